@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely/migration'
+import * as m0001 from './0001_documents_and_update_log.ts'
+
+/** Every migration, in order. A static list: no directory scanning, so it works the same from any cwd. */
+export const migrations: Record<string, Migration> = {
+  '0001_documents_and_update_log': m0001,
+}

@@ -1,0 +1,105 @@
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Hocuspocus } from '@hocuspocus/server'
+import type { FastifyBaseLogger } from 'fastify'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { CloseEvents } from '../../shared/close-codes.ts'
+import { isValidDocumentId } from '../../shared/documents.ts'
+import type { CollabContext } from './context.ts'
+import { readClientFrameHeader } from './frames.ts'
+import { toWebRequest } from './web-request.ts'
+import { bridgeYWebsocket } from './y-websocket-bridge.ts'
+
+export interface WebSocketGateway {
+  /** Refuses new upgrades, then closes every open socket (1001), terminating stragglers. */
+  close(graceMs?: number): Promise<void>
+  readonly openSockets: number
+}
+
+/**
+ * Routes WebSocket upgrades on Fastify's HTTP server (Fastify never sees upgrades): `/collab` speaks
+ * the Hocuspocus protocol, `/yjs/:documentId` the plain y-websocket protocol; anything else is 404.
+ */
+export function attachWebSockets(
+  server: Server,
+  hocuspocus: Hocuspocus<CollabContext>,
+  options: { maxMessageBytes: number; log: FastifyBaseLogger },
+): WebSocketGateway {
+  // ws enforces maxPayload while reading and closes with 1009 before buffering an oversized frame.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxMessageBytes,
+    perMessageDeflate: false,
+  })
+  let accepting = true
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (!accepting) return refuseUpgrade(socket, 503, 'Service Unavailable')
+    if (url.pathname === '/collab' || url.pathname === '/collab/') {
+      wss.handleUpgrade(req, socket, head, (ws) => serveCollab(ws, req))
+      return
+    }
+    if (url.pathname.startsWith('/yjs/')) {
+      const documentName = safeDecode(url.pathname.slice('/yjs/'.length))
+      if (documentName === undefined || !isValidDocumentId(documentName))
+        return refuseUpgrade(socket, 404, 'Not Found')
+      const token = url.searchParams.get('token') ?? ''
+      wss.handleUpgrade(req, socket, head, (ws) => bridgeYWebsocket(hocuspocus, ws, req, documentName, token))
+      return
+    }
+    refuseUpgrade(socket, 404, 'Not Found')
+  }
+  server.on('upgrade', onUpgrade)
+
+  const serveCollab = (ws: WebSocket, req: IncomingMessage) => {
+    const connection = hocuspocus.handleConnection(ws, toWebRequest(req), { via: 'collab' })
+    let closed = false
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (closed || !isBinary) return
+      if (!readClientFrameHeader(data)) {
+        closed = true
+        ws.close(CloseEvents.InvalidMessage.code, CloseEvents.InvalidMessage.reason)
+        return
+      }
+      connection.handleMessage(data)
+    })
+    ws.once('close', (code: number, reason: Buffer) => {
+      closed = true
+      connection.handleClose({ code, reason: reason.toString() })
+    })
+    ws.on('error', (error) => {
+      options.log.debug({ err: error }, 'websocket error')
+      ws.terminate()
+    })
+  }
+
+  return {
+    get openSockets() {
+      return wss.clients.size
+    },
+    async close(graceMs = 1_000) {
+      accepting = false
+      server.off('upgrade', onUpgrade)
+      const { code, reason } = CloseEvents.GoingAway
+      for (const ws of wss.clients) ws.close(code, reason)
+      const deadline = Date.now() + graceMs
+      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      for (const ws of wss.clients) ws.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  setTimeout(() => socket.destroy(), 1_000).unref()
+}
+
+function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return undefined
+  }
+}

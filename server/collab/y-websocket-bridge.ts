@@ -1,0 +1,85 @@
+import type { IncomingMessage } from 'node:http'
+import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server'
+import type { WebSocket } from 'ws'
+import { type CloseEvent, CloseEvents } from '../../shared/close-codes.ts'
+import type { CollabContext } from './context.ts'
+import { encodeAuthFrame, HocuspocusMessage, prefixWithDocumentName } from './frames.ts'
+import { toWebRequest } from './web-request.ts'
+import { encodePong, translateServerFrame } from './y-websocket-protocol.ts'
+
+/** Frame types a y-websocket client sends: Sync, Awareness, QueryAwareness. */
+const Y_WEBSOCKET_CLIENT_TYPES = new Set<number>([
+  HocuspocusMessage.Sync,
+  HocuspocusMessage.Awareness,
+  HocuspocusMessage.QueryAwareness,
+])
+
+/**
+ * Serves one plain y-websocket socket (`/yjs/:documentId?token=`) as a Hocuspocus connection to that
+ * document: same Document, same hooks, same store. Client frames get the document name prefixed;
+ * server frames are translated back (see y-websocket-protocol.ts).
+ */
+export function bridgeYWebsocket(
+  hocuspocus: Hocuspocus<CollabContext>,
+  socket: WebSocket,
+  req: IncomingMessage,
+  documentName: string,
+  token: string,
+): void {
+  let closed = false
+  const closeSocket = ({ code, reason }: CloseEvent) => {
+    if (closed) return
+    closed = true
+    socket.close(code, reason)
+  }
+  const proxy: WebSocketLike = {
+    get readyState() {
+      return socket.readyState
+    },
+    send(data) {
+      if (closed || socket.readyState !== socket.OPEN) return
+      const action = translateServerFrame(data as Uint8Array)
+      switch (action.action) {
+        case 'send':
+          socket.send(action.frame)
+          return
+        case 'deny':
+          socket.send(action.frame)
+          closeSocket(action.close)
+          return
+        case 'close':
+          closeSocket(action.close)
+          return
+        case 'resend-token':
+          connection.handleMessage(encodeAuthFrame(documentName, token))
+          return
+        case 'pong':
+          connection.handleMessage(encodePong(documentName))
+          return
+        case 'drop':
+          return
+      }
+    },
+    close(code, reason) {
+      closeSocket({ code: code ?? 1000, reason: reason ?? '' } as CloseEvent)
+    },
+  }
+
+  const connection = hocuspocus.handleConnection(proxy, toWebRequest(req), { via: 'y-websocket' })
+  // Listen before anything async: frames that arrive while onAuthenticate runs are queued by Hocuspocus.
+  socket.on('message', (data: Buffer, isBinary: boolean) => {
+    if (closed || !isBinary) return
+    if (data.byteLength === 0 || !Y_WEBSOCKET_CLIENT_TYPES.has(data[0]!)) {
+      closeSocket(CloseEvents.InvalidMessage)
+      return
+    }
+    connection.handleMessage(prefixWithDocumentName(documentName, data))
+  })
+  socket.once('close', (code: number, reason: Buffer) => {
+    closed = true
+    connection.handleClose({ code, reason: reason.toString() })
+  })
+  socket.on('error', () => socket.terminate())
+  // y-websocket has no auth message: the token comes from the URL and is presented on the client's behalf.
+  connection.handleMessage(encodeAuthFrame(documentName, token))
+}

@@ -1,0 +1,144 @@
+import Type, { type Static, type TSchema } from 'typebox'
+import Value from 'typebox/value'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const oneOf = <const T extends readonly string[]>(values: T, defaultValue: T[number]) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { default: defaultValue },
+  )
+
+/**
+ * Every environment variable the server reads, with its default. `README.md` documents each one;
+ * keep the two in step.
+ */
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 1234 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  DATABASE_URL: Type.String({ pattern: '^(mysql|sqlite):', default: 'sqlite:./data/collab.db' }),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  NODE_ENV: Type.String({ default: 'development' }),
+  MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024 }),
+  STORE_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 2_000 }),
+  STORE_MAX_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
+  BROADCAST_FLUSH_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, default: 16_384 }),
+  CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+})
+
+type Env = Static<typeof EnvSchema>
+
+export type DatabaseTarget = { kind: 'sqlite'; file: string; url: string } | { kind: 'mysql'; url: string }
+
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly database: DatabaseTarget
+  readonly databasePoolSize: number
+  readonly dataDir: string
+  readonly logLevel: LogLevel
+  readonly nodeEnv: string
+  /** Largest WebSocket frame accepted; larger frames close that socket with 1009. */
+  readonly maxMessageBytes: number
+  readonly storeDebounceMs: number
+  readonly storeMaxDebounceMs: number
+  /** Caps how many bytes of updates are merged into one broadcast (see collab/hocuspocus.ts). */
+  readonly broadcastFlushMaxBytes: number
+  /** Root whose plain text `?format=text` returns. */
+  readonly contentTextRoot: string
+  readonly shutdownTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/**
+ * Parses the environment once into a frozen, typed config. Throws a `ConfigError` naming every bad
+ * variable at once, so a misconfigured deployment is fixed in one round trip.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    // An empty variable means "not set": `PORT= npm start` should not fail on the empty string.
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim()
+  }
+  const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, input))
+  const problems = schemaProblems(parsed)
+  let database: DatabaseTarget | undefined
+  if (!problems.some((p) => p.startsWith('DATABASE_URL'))) {
+    const result = parseDatabaseUrl((parsed as Env).DATABASE_URL)
+    if (typeof result === 'string') problems.push(`DATABASE_URL: ${result}`)
+    else database = result
+  }
+  if (problems.length > 0 || !database) throw new ConfigError(problems)
+  const e = parsed as Env
+  if (e.STORE_MAX_DEBOUNCE_MS < e.STORE_DEBOUNCE_MS) {
+    throw new ConfigError(['STORE_MAX_DEBOUNCE_MS: must be at least STORE_DEBOUNCE_MS'])
+  }
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    database: Object.freeze(database),
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    nodeEnv: e.NODE_ENV,
+    maxMessageBytes: e.MAX_MESSAGE_BYTES,
+    storeDebounceMs: e.STORE_DEBOUNCE_MS,
+    storeMaxDebounceMs: e.STORE_MAX_DEBOUNCE_MS,
+    broadcastFlushMaxBytes: e.BROADCAST_FLUSH_MAX_BYTES,
+    contentTextRoot: e.CONTENT_TEXT_ROOT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  })
+}
+
+function schemaProblems(value: unknown): string[] {
+  const byVariable = new Map<string, string>()
+  for (const error of Value.Errors(EnvSchema, value)) {
+    const key = error.instancePath.replace(/^\//, '')
+    if (byVariable.has(key)) continue
+    const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
+    byVariable.set(key, describe(schema, error.message))
+  }
+  return [...byVariable].map(
+    ([key, message]) => `${key}: ${message} (got "${(value as Env)[key as keyof Env]}")`,
+  )
+}
+
+function describe(schema: TSchema | undefined, fallback: string): string {
+  const s = schema as { anyOf?: { const: string }[]; minimum?: number; maximum?: number; type?: string }
+  if (s?.anyOf) return `must be one of ${s.anyOf.map((o) => o.const).join(', ')}`
+  if (s?.type === 'integer') return `must be an integer from ${s.minimum} to ${s.maximum}`
+  return fallback
+}
+
+/** `sqlite:<path>` (relative to the working directory, or absolute) or `mysql://user:pass@host:port/db`. */
+export function parseDatabaseUrl(url: string): DatabaseTarget | string {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (file === '' || file === '//') return 'sqlite URL needs a file path, e.g. sqlite:./data/collab.db'
+    return { kind: 'sqlite', file, url }
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return 'not a valid URL; expected mysql://user:password@host:3306/database'
+  }
+  if (!parsed.hostname) return 'mysql URL needs a host, e.g. mysql://user:password@host:3306/database'
+  if (parsed.pathname.length <= 1)
+    return 'mysql URL needs a database name, e.g. mysql://user:password@host:3306/database'
+  return { kind: 'mysql', url }
+}

@@ -1,0 +1,12 @@
+import type { DocumentDto } from '../../shared/api/documents.ts'
+import type { DocumentRow } from '../db/schema.ts'
+
+export function toDocumentDto(row: DocumentRow): DocumentDto {
+  return {
+    id: row.id,
+    title: row.title,
+    lastSeq: Number(row.last_seq),
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  }
+}

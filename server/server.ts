@@ -1,0 +1,63 @@
+import { type App, buildApp } from './app.ts'
+import type { Config } from './config/config.ts'
+import { connectDatabase, type DatabaseHandle } from './db/connect.ts'
+import { migrateToLatest } from './db/migrate.ts'
+
+export interface RunningServer extends App {
+  database: DatabaseHandle
+  /** `http://host:port` the server listens on. */
+  url: string
+  port: number
+  /** Graceful stop: refuse new work, close sockets, store every pending update, close the database. */
+  close(): Promise<void>
+}
+
+/** Connects and migrates the database, builds the app and listens. */
+export async function startServer(
+  config: Config,
+  options: { logger?: boolean | object } = {},
+): Promise<RunningServer> {
+  const database = connectDatabase(config.database, { poolSize: config.databasePoolSize })
+  let migrated = false
+  try {
+    await migrateToLatest(database.db)
+    migrated = true
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+  const app = await buildApp(config, { database, isMigrated: () => migrated, logger: options.logger })
+  await app.http.listen({ port: config.port, host: config.host })
+  const address = app.http.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  let closing: Promise<void> | undefined
+  return {
+    ...app,
+    database,
+    port,
+    url: `http://${host}:${port}`,
+    close: () => {
+      closing ??= shutdown(app, database, config.shutdownTimeoutMs)
+      return closing
+    },
+  }
+}
+
+async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): Promise<void> {
+  const { collab, log } = app
+  const started = Date.now()
+  await app.websockets.close()
+  // Sockets are closed; run the debounced stores now instead of waiting out the debounce.
+  collab.hocuspocus.flushPendingStores()
+  let { failed } = await collab.updateLog.flushAll()
+  while (failed.length > 0 && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    ;({ failed } = await collab.updateLog.flushAll())
+  }
+  if (failed.length > 0) log.error({ documents: failed }, 'shutdown: some updates could not be stored')
+  await collab.updateLog.stop()
+  await app.http.close()
+  await database.close()
+  log.info({ ms: Date.now() - started }, 'shutdown complete')
+}

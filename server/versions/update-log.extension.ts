@@ -1,0 +1,284 @@
+import type {
+  afterUnloadDocumentPayload,
+  beforeUnloadDocumentPayload,
+  Extension,
+  onChangePayload,
+  onLoadDocumentPayload,
+  onStoreDocumentPayload,
+} from '@hocuspocus/server'
+import { isTransactionOrigin, shouldSkipStoreHooks } from '@hocuspocus/server'
+import type { FastifyBaseLogger } from 'fastify'
+import * as Y from 'yjs'
+import { ANONYMOUS, type CollabContext } from '../collab/context.ts'
+import type { Db, UpdateKind } from '../db/schema.ts'
+import { insertDocument } from '../documents/documents.queries.ts'
+import { mergeUpdatesBounded } from './merge-updates.ts'
+import { applyStoredLog } from './replay.ts'
+import { appendUpdates, insertCheckpoint, type NewLogEntry, readLog } from './update-log.queries.ts'
+
+export interface UpdateLogOptions {
+  db: Db
+  log: FastifyBaseLogger
+  /**
+   * Raw update bytes merged into one row at most. Keeps every row far below MySQL's packet limit
+   * (mysql2 sends blobs hex-encoded, doubling them), whatever backlog a client brings.
+   */
+  maxRowBytes?: number
+  /** A checkpoint is due once the rows since the last one outweigh it, and weigh at least this. */
+  checkpointMinBytes?: number
+  /** First retry delay after a failed store; doubles up to `retryMaxMs`. */
+  retryBaseMs?: number
+  retryMaxMs?: number
+}
+
+export const updateLogDefaults = {
+  maxRowBytes: 4 * 1024 * 1024,
+  checkpointMinBytes: 64 * 1024,
+  retryBaseMs: 500,
+  retryMaxMs: 30_000,
+}
+
+interface PendingEntry {
+  update: Uint8Array
+  author: string
+  kind: UpdateKind
+}
+
+interface LogStats {
+  checkpointBytes: number
+  bytesSinceCheckpoint: number
+  checkpointing: boolean
+}
+
+/**
+ * Persists each document as an append-only log of Yjs updates. `onChange` collects the
+ * per-transaction updates; the debounced `onStoreDocument` appends them as one merged row (a
+ * version-history entry), so a row grows with the edit, not with the document. Loading replays the
+ * newest checkpoint plus the rows after it; checkpoints are written off the hot path.
+ *
+ * Nothing is dropped: a failed append keeps its updates, is retried with backoff, and the document
+ * stays in memory until the log holds everything.
+ */
+export class UpdateLogExtension implements Extension<CollabContext> {
+  extensionName = 'update-log'
+  readonly #db: Db
+  readonly #log: FastifyBaseLogger
+  readonly #options: typeof updateLogDefaults
+  readonly #pending = new Map<string, PendingEntry[]>()
+  readonly #stats = new Map<string, LogStats>()
+  /** Per-document promise chain: appends for one document never overlap (hooks, retries, shutdown). */
+  readonly #queues = new Map<string, Promise<void>>()
+  readonly #retries = new Map<string, { timer?: NodeJS.Timeout; attempt: number }>()
+  readonly #background = new Set<Promise<void>>()
+  #stopped = false
+
+  constructor(options: UpdateLogOptions) {
+    this.#db = options.db
+    this.#log = options.log
+    this.#options = {
+      maxRowBytes: options.maxRowBytes ?? updateLogDefaults.maxRowBytes,
+      checkpointMinBytes: options.checkpointMinBytes ?? updateLogDefaults.checkpointMinBytes,
+      retryBaseMs: options.retryBaseMs ?? updateLogDefaults.retryBaseMs,
+      retryMaxMs: options.retryMaxMs ?? updateLogDefaults.retryMaxMs,
+    }
+  }
+
+  async onLoadDocument({ documentName, document }: onLoadDocumentPayload<CollabContext>): Promise<void> {
+    // Until access control lands, connecting to an unknown document creates it.
+    await insertDocument(this.#db, documentName, 'Untitled')
+    const log = await readLog(this.#db, documentName)
+    applyStoredLog(document, log)
+    const { checkpoint, updates } = log
+    this.#stats.set(documentName, {
+      checkpointBytes: checkpoint?.data.byteLength ?? 0,
+      bytesSinceCheckpoint: updates.reduce((sum, row) => sum + row.data.byteLength, 0),
+      checkpointing: false,
+    })
+  }
+
+  // Hocuspocus does not await onChange: a throw here would be an unhandled rejection.
+  async onChange({ documentName, update, transactionOrigin, context }: onChangePayload<CollabContext>) {
+    try {
+      // Updates relayed from another instance are stored by the instance that received them.
+      if (shouldSkipStoreHooks(transactionOrigin)) return
+      const local = isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'local'
+      const entry: PendingEntry = {
+        update,
+        author: context?.user?.id ?? ANONYMOUS,
+        kind: (local && context?.logKind) || 'update',
+      }
+      const pending = this.#pending.get(documentName)
+      if (pending) pending.push(entry)
+      else this.#pending.set(documentName, [entry])
+    } catch (error) {
+      this.#log.error({ err: error, documentName }, 'update log: could not buffer an update')
+    }
+  }
+
+  async onStoreDocument(payload: onStoreDocumentPayload<CollabContext>): Promise<void> {
+    const { documentName } = payload
+    try {
+      await this.flush(documentName)
+    } catch (error) {
+      this.#scheduleRetry(payload)
+      throw error
+    }
+  }
+
+  // Refusing here keeps a document with unstored updates in memory until a retry stores them.
+  async beforeUnloadDocument({ documentName }: beforeUnloadDocumentPayload): Promise<void> {
+    if (this.pendingCount(documentName) > 0) {
+      throw new Error(`update log: ${documentName} still has unstored updates`)
+    }
+  }
+
+  async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {
+    if (this.pendingCount(documentName) === 0) this.#stats.delete(documentName)
+  }
+
+  /** Updates received but not yet in the log. */
+  pendingCount(documentName: string): number {
+    return this.#pending.get(documentName)?.length ?? 0
+  }
+
+  /** Appends everything buffered for the document as one row (more only for huge backlogs). */
+  flush(documentName: string): Promise<void> {
+    return this.#serialize(documentName, () => this.#append(documentName))
+  }
+
+  /** Flushes every document; used at shutdown. Resolves when all are stored or have failed. */
+  async flushAll(): Promise<{ failed: string[] }> {
+    const names = [...this.#pending.keys()]
+    const results = await Promise.allSettled(names.map((name) => this.flush(name)))
+    const failed = names.filter((_, i) => results[i]?.status === 'rejected')
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'rejected') {
+        this.#log.error({ err: result.reason, documentName: names[i] }, 'update log: flush failed')
+      }
+    }
+    return { failed }
+  }
+
+  /** Stops retries and waits for background work (checkpoints) so the database can close. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const { timer } of this.#retries.values()) if (timer) clearTimeout(timer)
+    this.#retries.clear()
+    await Promise.allSettled([...this.#background, ...this.#queues.values()])
+  }
+
+  async #append(documentName: string): Promise<void> {
+    const pending = this.#pending.get(documentName)
+    if (!pending || pending.length === 0) return
+    // Entries that arrive while the write is in flight stay queued for the next append.
+    const taken = pending.length
+    const entries = toLogEntries(pending.slice(0, taken), this.#options.maxRowBytes)
+    await appendUpdates(this.#db, documentName, entries)
+    pending.splice(0, taken)
+    if (pending.length === 0) this.#pending.delete(documentName)
+    this.#clearRetry(documentName)
+    const stats = this.#stats.get(documentName)
+    if (stats) {
+      stats.bytesSinceCheckpoint += entries.reduce((sum, e) => sum + e.data.byteLength, 0)
+      this.#maybeCheckpoint(documentName, stats)
+    }
+  }
+
+  #serialize(documentName: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.#queues.get(documentName) ?? Promise.resolve()
+    const next = previous.catch(() => undefined).then(task)
+    const settled = next.catch(() => undefined)
+    this.#queues.set(documentName, settled)
+    void settled.then(() => {
+      if (this.#queues.get(documentName) === settled) this.#queues.delete(documentName)
+    })
+    return next
+  }
+
+  #scheduleRetry(payload: onStoreDocumentPayload<CollabContext>): void {
+    const { documentName, document, instance } = payload
+    const previous = this.#retries.get(documentName)
+    if (this.#stopped || previous?.timer) return
+    const attempt = (previous?.attempt ?? 0) + 1
+    const delayMs = Math.min(this.#options.retryBaseMs * 2 ** (attempt - 1), this.#options.retryMaxMs)
+    this.#log.warn({ documentName, attempt, delayMs }, 'update log: store failed, will retry')
+    const timer = setTimeout(() => {
+      this.#retries.set(documentName, { attempt })
+      // Through Hocuspocus, so the retry holds the document's save mutex and unloads it on success.
+      Promise.resolve(instance.storeDocumentHooks(document, payload, true)).catch(() => undefined)
+    }, delayMs)
+    this.#retries.set(documentName, { timer, attempt })
+  }
+
+  #clearRetry(documentName: string): void {
+    const retry = this.#retries.get(documentName)
+    if (retry?.timer) clearTimeout(retry.timer)
+    this.#retries.delete(documentName)
+  }
+
+  #maybeCheckpoint(documentName: string, stats: LogStats): void {
+    const due = stats.bytesSinceCheckpoint > Math.max(stats.checkpointBytes, this.#options.checkpointMinBytes)
+    if (!due || stats.checkpointing || this.#stopped) return
+    stats.checkpointing = true
+    const work = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#writeCheckpoint(documentName, stats))
+      .catch((error) => this.#log.error({ err: error, documentName }, 'update log: checkpoint failed'))
+      .finally(() => {
+        stats.checkpointing = false
+        this.#background.delete(work)
+      })
+    this.#background.add(work)
+  }
+
+  /**
+   * Rebuilds the state from the database rather than encoding the live document: the live one may
+   * hold updates not yet in the log, and a checkpoint must equal the log up to its seq exactly.
+   */
+  async #writeCheckpoint(documentName: string, stats: LogStats): Promise<void> {
+    const log = await readLog(this.#db, documentName)
+    const { updates } = log
+    const last = updates.at(-1)
+    if (!last) return
+    const scratch = new Y.Doc()
+    try {
+      applyStoredLog(scratch, log)
+      const state = Y.encodeStateAsUpdate(scratch)
+      await insertCheckpoint(this.#db, documentName, last.seq, state)
+      const covered = updates.reduce((sum, row) => sum + row.data.byteLength, 0)
+      stats.checkpointBytes = state.byteLength
+      stats.bytesSinceCheckpoint = Math.max(0, stats.bytesSinceCheckpoint - covered)
+      this.#log.debug(
+        { documentName, seq: last.seq, bytes: state.byteLength },
+        'update log: checkpoint written',
+      )
+    } finally {
+      scratch.destroy()
+    }
+  }
+}
+
+/** Groups consecutive updates of one kind into rows of at most `maxRowBytes` raw bytes, each merged. */
+export function toLogEntries(pending: readonly PendingEntry[], maxRowBytes: number): NewLogEntry[] {
+  const rows: NewLogEntry[] = []
+  let group: PendingEntry[] = []
+  let groupBytes = 0
+  const close = () => {
+    if (group.length === 0) return
+    const first = group[0]!
+    rows.push({
+      data: mergeUpdatesBounded(group.map((e) => e.update)),
+      kind: first.kind,
+      authors: [...new Set(group.map((e) => e.author))],
+    })
+    group = []
+    groupBytes = 0
+  }
+  for (const entry of pending) {
+    const kindChanges = group.length > 0 && group[0]!.kind !== entry.kind
+    if (kindChanges || (group.length > 0 && groupBytes + entry.update.byteLength > maxRowBytes)) close()
+    group.push(entry)
+    groupBytes += entry.update.byteLength
+  }
+  close()
+  return rows
+}

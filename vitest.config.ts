@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/setup/mysql.global-setup.ts'],
+    pool: 'forks',
+    // Integration tests start real servers and sockets; the burst test pushes 20k updates through them.
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.tmp/vitest-report.json' },
+  },
+})
