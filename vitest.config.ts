@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/setup/mysql.global-setup.ts'],
+    setupFiles: ['tests/setup/cleanup.setup.ts'],
     pool: 'forks',
     // Integration tests start real servers and sockets; the burst test pushes 20k updates through them.
     testTimeout: 120_000,

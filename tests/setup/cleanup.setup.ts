@@ -1,0 +1,4 @@
+import { afterEach } from 'vitest'
+import { runDeferred } from '../helpers/cleanup.ts'
+
+afterEach(runDeferred)
