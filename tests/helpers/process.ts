@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { defer } from './cleanup.ts'
+
+export interface ServerProcess {
+  child: ChildProcess
+  url: string
+  wsUrl: string
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Runs `server/main.ts` (what `npm start` runs) as a real process, with env overrides. */
+export function runServerProcess(env: Record<string, string>): {
+  child: ChildProcess
+  output(): string
+  exited: Promise<number | null>
+} {
+  const child = spawn(process.execPath, ['server/main.ts'], {
+    cwd: process.cwd(),
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    output += chunk
+  })
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  defer(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return { child, output: () => output, exited }
+}
+
+/** Starts the server process and waits until it listens. */
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<ServerProcess> {
+  const { child, output, exited } = runServerProcess(env)
+  const deadline = Date.now() + timeoutMs
+  let url: string | undefined
+  while (!url) {
+    url = /listening on (http:\/\/[\d.]+:\d+)/.exec(output())?.[1]
+    if (url) break
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`)
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  return {
+    child,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode
+      child.kill(signal)
+      return exited
+    },
+  }
+}

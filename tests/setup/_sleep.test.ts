@@ -1,0 +1,5 @@
+import { it } from 'vitest'
+
+it('sleeps', async () => {
+  await new Promise((r) => setTimeout(r, 15000))
+})
