@@ -75,7 +75,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && value.trim() !== '') input[key] = value.trim()
   }
   const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, input))
-  const problems = schemaProblems(parsed)
+  const problems = schemaProblems(parsed as Record<string, unknown>)
   let database: DatabaseTarget | undefined
   if (!problems.some((p) => p.startsWith('DATABASE_URL'))) {
     const result = parseDatabaseUrl((parsed as Env).DATABASE_URL)
@@ -104,17 +104,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   })
 }
 
-function schemaProblems(value: unknown): string[] {
-  const byVariable = new Map<string, string>()
-  for (const error of Value.Errors(EnvSchema, value)) {
-    const key = error.instancePath.replace(/^\//, '')
-    if (byVariable.has(key)) continue
-    const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
-    byVariable.set(key, describe(schema, error.message))
+function schemaProblems(value: Record<string, unknown>): string[] {
+  // Property by property: one bad variable must not hide the next one.
+  const problems: string[] = []
+  for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
+    const [error] = Value.Errors(schema, value[key])
+    if (error) problems.push(`${key}: ${describe(schema, error.message)} (got "${value[key]}")`)
   }
-  return [...byVariable].map(
-    ([key, message]) => `${key}: ${message} (got "${(value as Env)[key as keyof Env]}")`,
-  )
+  return problems
 }
 
 function describe(schema: TSchema | undefined, fallback: string): string {

@@ -1,0 +1,67 @@
+/**
+ * The child side of the IPC protocol between `run.ts` and its child processes (targets and load
+ * clients). The parent sends `request`s; the child answers each with a `reply`, and may `emit`
+ * events or `progress` lines at any time. A child whose parent goes away exits at once.
+ */
+
+export interface RequestMessage {
+  kind: 'request'
+  id: number
+  command: string
+  args: unknown
+}
+
+export type ChildMessage =
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: string }
+  | { kind: 'event'; name: string; data: unknown }
+  | { kind: 'progress'; text: string }
+
+export type Handler = (command: string, args: unknown) => Promise<unknown> | unknown
+
+function send(message: ChildMessage): void {
+  if (process.send && process.connected) process.send(message)
+}
+
+/** Answers the parent's requests with `handler`; also makes the child exit with its parent. */
+export function serve(handler: Handler): void {
+  process.on('disconnect', () => process.exit(1))
+  process.on('message', (raw: unknown) => {
+    const message = raw as RequestMessage
+    if (message?.kind !== 'request') return
+    Promise.resolve()
+      .then(() => handler(message.command, message.args))
+      .then(
+        (result) => send({ kind: 'reply', id: message.id, ok: true, result: result ?? null }),
+        (error: unknown) =>
+          send({
+            kind: 'reply',
+            id: message.id,
+            ok: false,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          }),
+      )
+  })
+}
+
+export function emit(name: string, data: unknown = null): void {
+  send({ kind: 'event', name, data })
+}
+
+export function progress(text: string): void {
+  send({ kind: 'progress', text })
+}
+
+/** Arguments passed by the parent as one JSON string (argv[2]). */
+export function childArgs<T>(): T {
+  const raw = process.argv[2]
+  if (!raw) throw new Error('missing JSON arguments')
+  return JSON.parse(raw) as T
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now()
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
