@@ -1,4 +1,4 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's schema types
+/* eslint-disable @typescript-eslint/no-explicit-any -- migrations are frozen in time and must not depend on today's schema types */
 import { type Kysely, sql } from 'kysely'
 import { blobType, idType, textType, timeType } from './dialect.ts'
 

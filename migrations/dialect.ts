@@ -1,4 +1,4 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's schema types
+/* eslint-disable @typescript-eslint/no-explicit-any -- migrations are frozen in time and must not depend on today's schema types */
 import { type Kysely, MysqlAdapter, type RawBuilder, sql } from 'kysely'
 
 // Shared by migrations; migrations import nothing from server/, and this file only ever gains functions.

@@ -7,7 +7,7 @@ import { migrations } from '../../migrations/index.ts'
  * migrator holds a lock (GET_LOCK on MySQL; on SQLite the write lock taken by BEGIN IMMEDIATE) and
  * re-reads what has run under it.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({
     db,

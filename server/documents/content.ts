@@ -28,7 +28,7 @@ type RootConstructor =
   | typeof Y.Array
   | typeof Y.XmlFragment
   | typeof Y.XmlElement
-// biome-ignore lint/suspicious/noExplicitAny: AbstractType is invariant in its event type, so only any covers every type
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- AbstractType is invariant in its event type, so only any covers every type
 type AnyType = Y.AbstractType<any>
 type Content = Y.Item['content']
 

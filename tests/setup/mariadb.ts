@@ -105,6 +105,7 @@ export async function ensureMariadbBinaries(): Promise<{ mariadbd: string; insta
     } catch (error) {
       throw new Error(
         `Installing mariadb-server with apt-get failed: ${(error as Error).message}\n${HOW_TO_GET_MYSQL}`,
+        { cause: error },
       )
     }
     process.stderr.write(`[mysql setup] mariadb-server installed in ${elapsed(started)}\n`)
@@ -361,6 +362,7 @@ export async function checkMysqlUrl(url: string): Promise<void> {
     throw new Error(
       `TEST_MYSQL_URL (${redactUrl(url)}) is not reachable: ${(error as Error).message}. ` +
         'Fix the URL, start that server, or unset TEST_MYSQL_URL to let the tests start a private MariaDB.',
+      { cause: error },
     )
   }
   try {
@@ -371,6 +373,7 @@ export async function checkMysqlUrl(url: string): Promise<void> {
       `TEST_MYSQL_URL (${redactUrl(url)}) connects, but its user cannot CREATE/DROP DATABASE ` +
         `(${(error as Error).message}); the tests create one database per test file. ` +
         "Grant it, e.g. GRANT ALL ON *.* TO 'user'@'%'.",
+      { cause: error },
     )
   } finally {
     await connection.end().catch(() => {})

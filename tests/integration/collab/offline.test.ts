@@ -20,6 +20,7 @@ describeEachDatabase('offline merge', (databases) => {
     hpOffline.socket.disconnect()
     ywsOffline.provider.disconnect()
     await expect.poll(() => ywsOffline.provider.wsconnected).toBe(false)
+    await expect.poll(() => hpOffline.socket.status).toBe('disconnected')
 
     hpOffline.doc.getText('default').insert(5, ' hp-offline.')
     hpOffline.doc.getMap('offline').set('hp', true)
@@ -30,7 +31,7 @@ describeEachDatabase('offline merge', (databases) => {
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(online.doc.getMap('offline').toJSON()).toEqual({})
 
-    hpOffline.socket.connect()
+    void hpOffline.socket.connect()
     ywsOffline.provider.connect()
 
     const all = [online, hpOffline, ywsOffline]
