@@ -7,6 +7,7 @@ import type { DatabaseHandle } from './db/connect.ts'
 import { documentsRoutes } from './documents/documents.routes.ts'
 import { registerErrorHandlers } from './http/errors.ts'
 import { healthRoutes } from './http/health.routes.ts'
+import { registerValidation } from './http/validation.ts'
 
 export interface App {
   http: FastifyInstance
@@ -22,11 +23,10 @@ export async function buildApp(
 ): Promise<App> {
   const http = Fastify({
     logger: deps.logger ?? { level: config.logLevel },
-    // Reject unknown properties with a 400 rather than silently dropping them.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
   registerErrorHandlers(http)
+  registerValidation(http)
 
   const { db } = deps.database
   const collab = createCollab(config, { db, log: http.log })

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import {
   CompiledQuery,
   type DatabaseConnection,
   type Dialect,
+  SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
   SqliteDriver,
@@ -28,7 +29,7 @@ export function createSqliteDialect(file: string): Dialect {
   return {
     createDriver: () => new ImmediateSqliteDriver(config),
     createQueryCompiler: () => base.createQueryCompiler(),
-    createAdapter: () => base.createAdapter(),
+    createAdapter: () => new MigrationLockingSqliteAdapter(file === ':memory:' ? file : resolve(file)),
     createIntrospector: (db) => base.createIntrospector(db),
   }
 }
@@ -41,6 +42,50 @@ export function createSqliteDialect(file: string): Dialect {
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/**
+ * Kysely's SQLite adapter takes no migration lock and runs migrations outside a transaction, so two
+ * instances starting on one file both try to create the tables. Here migrations run in one
+ * transaction (SQLite has transactional DDL) opened with BEGIN IMMEDIATE, which holds the write
+ * lock across processes while the migrator re-reads what has run. Within one process, connections
+ * to the same file queue on a promise instead: node:sqlite waits for a lock synchronously, which
+ * would block the very event loop the lock holder needs.
+ */
+class MigrationLockingSqliteAdapter extends SqliteAdapter {
+  readonly #file: string
+  #release: (() => void) | undefined
+  constructor(file: string) {
+    super()
+    this.#file = file
+  }
+  override get supportsTransactionalDdl(): boolean {
+    return true
+  }
+  override async acquireMigrationLock(): Promise<void> {
+    this.#release = await lockInProcess(this.#file)
+  }
+  override async releaseMigrationLock(): Promise<void> {
+    this.#release?.()
+    this.#release = undefined
+  }
+}
+
+const processLocks = new Map<string, Promise<void>>()
+
+async function lockInProcess(key: string): Promise<() => void> {
+  const previous = processLocks.get(key) ?? Promise.resolve()
+  let release!: () => void
+  const current = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const chained = previous.then(() => current)
+  processLocks.set(key, chained)
+  await previous
+  return () => {
+    release()
+    if (processLocks.get(key) === chained) processLocks.delete(key)
   }
 }
 
