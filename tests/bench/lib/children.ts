@@ -105,11 +105,16 @@ export class Child {
     await this.exited
   }
 
-  /** Asks the child to finish cleanly (`command`), killing it if it doesn't within `timeoutMs`. */
+  /**
+   * Asks the child to finish cleanly (`command`; the child exits after replying, which lets
+   * `--cpu-prof` write its profile), killing it if it doesn't within `timeoutMs`.
+   */
   async stop<T>(command = 'close', args: unknown = null, timeoutMs = 30_000): Promise<T | undefined> {
     try {
       if (!this.running) return undefined
-      return await this.request<T>(command, args, timeoutMs)
+      const result = await this.request<T>(command, args, timeoutMs)
+      await withTimeout(this.exited, 10_000, 'exit').catch(() => undefined)
+      return result
     } finally {
       await this.kill()
     }
@@ -143,12 +148,16 @@ export function cleanupEverything(): void {
   for (const child of live) {
     try {
       child.proc.kill('SIGKILL')
-    } catch {}
+    } catch {
+      // Already gone.
+    }
   }
   for (const dir of tempDirs) {
     try {
       rmSync(dir, { recursive: true, force: true })
-    } catch {}
+    } catch {
+      // Best effort at exit.
+    }
   }
   tempDirs.clear()
 }

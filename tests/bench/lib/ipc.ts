@@ -17,29 +17,39 @@ export type ChildMessage =
   | { kind: 'event'; name: string; data: unknown }
   | { kind: 'progress'; text: string }
 
+// A child whose parent is gone (even killed) exits at once, whatever it was doing.
+if (process.send) process.on('disconnect', () => process.exit(1))
+
 export type Handler = (command: string, args: unknown) => Promise<unknown> | unknown
 
-function send(message: ChildMessage): void {
-  if (process.send && process.connected) process.send(message)
+function send(message: ChildMessage, then?: () => void): void {
+  if (process.send && process.connected) process.send(message, undefined, {}, () => then?.())
+  else then?.()
 }
 
-/** Answers the parent's requests with `handler`; also makes the child exit with its parent. */
+/**
+ * Answers the parent's requests with `handler`. The `close` command ends the process (exit code 0)
+ * once its reply is out: exiting on a timer instead can cut a large reply short.
+ */
 export function serve(handler: Handler): void {
-  process.on('disconnect', () => process.exit(1))
   process.on('message', (raw: unknown) => {
     const message = raw as RequestMessage
     if (message?.kind !== 'request') return
+    const then = message.command === 'close' ? () => process.exit(0) : undefined
     Promise.resolve()
       .then(() => handler(message.command, message.args))
       .then(
-        (result) => send({ kind: 'reply', id: message.id, ok: true, result: result ?? null }),
+        (result) => send({ kind: 'reply', id: message.id, ok: true, result: result ?? null }, then),
         (error: unknown) =>
-          send({
-            kind: 'reply',
-            id: message.id,
-            ok: false,
-            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-          }),
+          send(
+            {
+              kind: 'reply',
+              id: message.id,
+              ok: false,
+              error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+            },
+            then,
+          ),
       )
   })
 }

@@ -1,0 +1,126 @@
+import { TARGETS, type TargetName } from './targets.ts'
+
+export const SCENARIOS = ['fanout', 'amplification', 'trace'] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
+export interface Options {
+  quick: boolean
+  only: Scenario[]
+  targets: TargetName[]
+  fanout: { readers: number[]; edits: number; warmup: number; intervalMs: number; rounds: number }
+  amplification: { seedBytes: number; typingSeconds: number; keystrokesPerSecond: number }
+  trace: { limit: number | undefined; timeoutSeconds: number }
+  /** Directory for V8 CPU profiles of every server process, or undefined. */
+  profileDir: string | undefined
+  /** Run target A from this git ref instead of the working tree. */
+  oursRef: string | undefined
+  /** Before each measured run, wait up to this many seconds for other work on the machine to stop. */
+  waitQuietSeconds: number
+  /** Extra environment for target A's `loadConfig` (`--ours-env=KEY=VALUE,KEY=VALUE`). */
+  oursEnv: Record<string, string>
+  output: string
+}
+
+export const USAGE = `npm run bench [-- options]
+  --quick                      short runs for smoke testing (~3 min)
+  --only=fanout,amplification,trace
+  --targets=ours,bare,dbext
+  --readers=10,50,200          fan-out reader counts
+  --edits=N                    fan-out measured edits per round
+  --rounds=N                   fan-out rounds (default 5; target order rotates per round)
+  --typing-seconds=N           amplification typing phase (env BENCH_TYPING_SECONDS; default 300)
+  --typing-rate=N              keystrokes per second (default 5)
+  --trace-limit=N              use only the first N patches of the trace
+  --trace-timeout=N            seconds before a target counts as "did not finish" (env BENCH_TRACE_TIMEOUT_S)
+  --prof[=DIR]                 write a CPU profile of each server process (default tests/bench/results/profiles)
+  --ours-ref=REF               run target A from a git commit instead of the working tree (env BENCH_OURS_REF)
+  --ours-env=K=V,K=V           extra server config for target A, e.g. BROADCAST_FLUSH_MAX_BYTES=4096
+  --wait-quiet[=S]             before each run, wait up to S s (default 300) until other work uses < 20% CPU
+  --output=FILE                JSON results (default tests/bench/results/latest.json)`
+
+function list<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
+  const items = value.split(',').filter(Boolean)
+  for (const item of items) {
+    if (!allowed.includes(item as T))
+      throw new Error(`unknown ${what} "${item}"; expected ${allowed.join(', ')}`)
+  }
+  return items as T[]
+}
+
+function positive(value: string, what: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number, got "${value}"`)
+  return n
+}
+
+function parseEnv(value: string): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of value.split(',').filter(Boolean)) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair)
+    if (!match) throw new Error(`--ours-env: expected KEY=VALUE, got "${pair}"`)
+    env[match[1]!] = match[2]!
+  }
+  return env
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: string): Options {
+  const flags = new Map<string, string>()
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') throw new Error(USAGE)
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg)
+    if (!match) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
+    flags.set(match[1]!, match[2] ?? '')
+  }
+  const known = [
+    'quick',
+    'only',
+    'targets',
+    'readers',
+    'edits',
+    'rounds',
+    'typing-seconds',
+    'typing-rate',
+    'trace-limit',
+    'trace-timeout',
+    'prof',
+    'output',
+    'ours-ref',
+    'wait-quiet',
+    'ours-env',
+  ]
+  for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}\n${USAGE}`)
+  const quick = flags.has('quick')
+  const get = (key: string, envKey?: string) =>
+    flags.get(key) || (envKey ? env[envKey] : undefined) || undefined
+  const typingSeconds = get('typing-seconds', 'BENCH_TYPING_SECONDS')
+  const traceTimeout = get('trace-timeout', 'BENCH_TRACE_TIMEOUT_S')
+  const traceLimit = get('trace-limit')
+  return {
+    quick,
+    only: flags.has('only') ? list(flags.get('only')!, SCENARIOS, 'scenario') : [...SCENARIOS],
+    targets: flags.has('targets') ? list(flags.get('targets')!, TARGETS, 'target') : [...TARGETS],
+    fanout: {
+      readers: get('readers')
+        ?.split(',')
+        .map((n) => positive(n, '--readers')) ?? [10, 50, 200],
+      edits: positive(get('edits') ?? (quick ? '50' : '200'), '--edits'),
+      warmup: 10,
+      intervalMs: 20,
+      rounds: positive(get('rounds') ?? (quick ? '1' : '5'), '--rounds'),
+    },
+    amplification: {
+      seedBytes: 1024 * 1024,
+      typingSeconds: positive(typingSeconds ?? (quick ? '20' : '300'), '--typing-seconds'),
+      keystrokesPerSecond: positive(get('typing-rate') ?? '5', '--typing-rate'),
+    },
+    trace: {
+      limit: traceLimit ? positive(traceLimit, '--trace-limit') : quick ? 60_000 : undefined,
+      timeoutSeconds: positive(traceTimeout ?? (quick ? '60' : '120'), '--trace-timeout'),
+    },
+    profileDir: flags.has('prof') ? flags.get('prof') || `${benchDir}/results/profiles` : undefined,
+    output: get('output') ?? `${benchDir}/results/latest.json`,
+    oursRef: get('ours-ref', 'BENCH_OURS_REF'),
+    oursEnv: parseEnv(get('ours-env', 'BENCH_OURS_ENV') ?? ''),
+    waitQuietSeconds: flags.has('wait-quiet') ? positive(flags.get('wait-quiet') || '300', '--wait-quiet') : 0,
+  }
+}

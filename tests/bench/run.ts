@@ -1,0 +1,130 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { dirname } from 'node:path'
+import { cleanupEverything, killAll } from './lib/children.ts'
+import { log } from './lib/log.ts'
+import { type Options, parseOptions } from './lib/options.ts'
+import {
+  evaluateGoals,
+  type Results,
+  renderAmplification,
+  renderFanout,
+  renderGoals,
+  renderTrace,
+} from './lib/report.ts'
+import { setQuietWait } from './lib/machine.ts'
+import { serverSource } from './lib/snapshot.ts'
+import { configureOurs, TARGET_TITLE } from './lib/targets.ts'
+import { runAmplification } from './scenarios/amplification.ts'
+import { runFanout } from './scenarios/fanout.ts'
+import { runTrace } from './scenarios/trace.ts'
+
+/**
+ * `npm run bench`: the project's server (A) against bare Hocuspocus (B) and Hocuspocus with the
+ * full-state database extension (C), each server in its own process, load from further processes.
+ * Tables go to stdout, progress to stderr, every number to tests/bench/results/latest.json.
+ */
+let options: Options
+try {
+  options = parseOptions(process.argv.slice(2), process.env, import.meta.dirname)
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`)
+  process.exit(2)
+}
+
+process.on('exit', cleanupEverything)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping`)
+    cleanupEverything()
+    process.exit(130)
+  })
+}
+
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadavgAtStart: loadavg(),
+  },
+  options,
+  errors: [],
+  goals: [],
+}
+
+function save(): void {
+  mkdirSync(dirname(options.output), { recursive: true })
+  writeFileSync(options.output, `${JSON.stringify(results, null, 2)}\n`)
+}
+
+try {
+  const { root, ...source } = serverSource(options.oursRef)
+  configureOurs(root, options.oursEnv)
+  setQuietWait(options.waitQuietSeconds)
+  results.oursServer = source
+} catch (error) {
+  process.stderr.write(`--ours-ref: ${(error as Error).message}\n`)
+  process.exit(2)
+}
+const { ref, commit, dirty } = results.oursServer
+const oursEnvText = Object.entries(options.oursEnv)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(' ')
+const oursLabel =
+  `${ref} @ ${commit.slice(0, 10)}${dirty ? ' + uncommitted changes' : ''}` +
+  (oursEnvText ? ` with ${oursEnvText}` : '')
+
+log(
+  `scenarios: ${options.only.join(', ')}; targets: ${options.targets.map((t) => TARGET_TITLE[t]).join(', ')}` +
+    `${options.quick ? ' (quick)' : ''}; ${results.machine.cpus} cores, Node ${process.version}; ours = ${oursLabel}`,
+)
+
+const scenarios = {
+  fanout: async () => {
+    results.fanout = await runFanout(options)
+  },
+  amplification: async () => {
+    results.amplification = await runAmplification(options)
+  },
+  trace: async () => {
+    results.trace = await runTrace(options)
+  },
+}
+
+for (const scenario of options.only) {
+  const started = performance.now()
+  log(`== ${scenario} ==`)
+  try {
+    await scenarios[scenario]()
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    log(`!! ${scenario} failed: ${message}`)
+    results.errors.push({ scenario, error: message })
+    await killAll()
+  }
+  log(`== ${scenario} done in ${((performance.now() - started) / 1000).toFixed(1)} s ==`)
+  save()
+}
+
+results.finishedAt = new Date().toISOString()
+results.machine.loadavgAtEnd = loadavg()
+results.goals = evaluateGoals(results)
+save()
+
+const sections = [
+  `## Benchmark ${results.startedAt}${options.quick ? ' (quick)' : ''} — ${results.machine.cpus} cores, ` +
+    `Node ${results.machine.node}, load average ${results.machine.loadavgAtStart.map((v) => v.toFixed(2))} ` +
+    'at start; each server in its own process, load clients in others',
+  `A ours = ${oursLabel}`,
+]
+if (results.fanout) sections.push(renderFanout(results.fanout, options.targets))
+if (results.amplification) sections.push(renderAmplification(results.amplification))
+if (results.trace) sections.push(renderTrace(results.trace, options.targets))
+sections.push(renderGoals(results.goals))
+for (const { scenario, error } of results.errors)
+  sections.push(`**${scenario} failed:** ${error.split('\n')[0]}`)
+process.stdout.write(`\n${sections.join('\n\n')}\n\nFull results: ${options.output}\n`)
+cleanupEverything()
+process.exit(results.errors.length > 0 ? 1 : 0)

@@ -1,0 +1,80 @@
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { pathToFileURL } from 'node:url'
+import * as Y from 'yjs'
+import type * as ConfigModule from '../../../server/config/config.ts'
+import type * as ServerModule from '../../../server/server.ts'
+import { childArgs } from '../lib/ipc.ts'
+import { runTarget, type StorageStats } from './common.ts'
+
+/**
+ * Target A: the project's server (Fastify + Hocuspocus + the append-only update log) on SQLite,
+ * loaded from `serverRoot` (the working tree, or a commit extracted by `--ours-ref`).
+ */
+const { dir, serverRoot, env } = childArgs<{ dir: string; serverRoot: string; env: Record<string, string> }>()
+const file = join(dir, 'bench.db')
+
+const load = <T>(path: string) => import(pathToFileURL(join(serverRoot, path)).href) as Promise<T>
+const { loadConfig } = await load<typeof ConfigModule>('server/config/config.ts')
+const { startServer } = await load<typeof ServerModule>('server/server.ts')
+
+function storage(): StorageStats {
+  const db = new DatabaseSync(file, { readOnly: true })
+  try {
+    const sum = (table: string) =>
+      db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM ${table}`).get() as {
+        n: number
+        b: number
+      }
+    const updates = sum('document_updates')
+    const checkpoints = sum('document_checkpoints')
+    return {
+      rows: Number(updates.n),
+      bytes: Number(updates.b),
+      checkpointRows: Number(checkpoints.n),
+      checkpointBytes: Number(checkpoints.b),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/** Every stored row of the document applied to a fresh Y.Doc (checkpoints are only an acceleration). */
+function replay(documentName: string, root: string): string {
+  const db = new DatabaseSync(file, { readOnly: true })
+  const doc = new Y.Doc()
+  try {
+    const rows = db
+      .prepare('SELECT data FROM document_updates WHERE document_id = ? ORDER BY seq')
+      .all(documentName) as { data: Uint8Array }[]
+    for (const row of rows) Y.applyUpdate(doc, row.data)
+    return doc.getText(root).toString()
+  } finally {
+    doc.destroy()
+    db.close()
+  }
+}
+
+await runTarget(async () => {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: `sqlite:${file}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+  const server = await startServer(config)
+  return {
+    port: server.port,
+    path: '/collab',
+    storage,
+    async flush() {
+      server.collab.hocuspocus.flushPendingStores()
+      await server.collab.updateLog.flushAll()
+    },
+    async close({ replay: what }) {
+      await server.close()
+      return { replayedText: what ? replay(what.documentName, what.root) : undefined }
+    },
+  }
+})
