@@ -47,7 +47,7 @@ export async function buildApp(
 
   const { db } = deps.database
   const provider = await createIdentityProvider(config, { db, log: http.log })
-  const authenticator = createAuthenticator(db, provider)
+  const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
   const collab = createCollab(config, { db, log: http.log, authenticator })
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { Db } from '../db/schema.ts'
 import { hashToken, isShareLinkToken } from '../sharing/share-link-tokens.ts'
 import { findActiveShareLink } from '../sharing/share-links.queries.ts'
@@ -14,11 +14,21 @@ export interface Authenticator {
   fromRequest(request: FastifyRequest): Promise<Caller | undefined>
 }
 
-export function createAuthenticator(db: Db, provider: IdentityProvider): Authenticator {
+export function createAuthenticator(db: Db, provider: IdentityProvider, log?: FastifyBaseLogger): Authenticator {
+  const profilesAsked = new Set<string>()
+  const completeProfile = (userId: string) => {
+    if (!provider.fetchProfile || profilesAsked.has(userId)) return
+    profilesAsked.add(userId)
+    provider
+      .fetchProfile(userId)
+      .then((profile) => profile && mirrorUser(db, { userId, ...profile }, { createIfMissing: false }))
+      .catch((error) => log?.debug({ err: error, userId }, 'could not fetch the user profile'))
+  }
   const toCaller = async (identity: VerifiedIdentity): Promise<Caller> => {
     // Clerk users are mirrored on first sight; a built-in token naming a deleted account is refused.
     const user = await mirrorUser(db, identity, { createIfMissing: provider.kind === 'clerk' })
     if (!user) throw new AuthError('unknown-user')
+    if (user.email === null) completeProfile(user.id)
     return { kind: 'user', user }
   }
   const fromShareLink = async (token: string): Promise<Caller> => {

@@ -24,6 +24,12 @@ export interface IdentityProvider {
    * Bearer token goes through `verifyAccessToken`.
    */
   identifyRequest?(request: FastifyRequest): Promise<VerifiedIdentity | undefined>
+  /**
+   * Looks up what a token didn't say about a user (Clerk: the Backend API). Called in the
+   * background, at most once per user and process, for users mirrored without an email; never
+   * on a request's path.
+   */
+  fetchProfile?(userId: string): Promise<{ email?: string | null; name?: string | null } | undefined>
   /** Registers the provider's plugins and routes (`/api/v1/auth/*` for the built-in one). */
   register(app: FastifyInstance): Promise<void>
 }

@@ -34,6 +34,8 @@ export const EnvSchema = Type.Object({
   CLERK_SECRET_KEY: Type.Optional(Type.String({ pattern: '^sk_(test|live)_' })),
   CLERK_JWT_KEY: Type.Optional(Type.String({ minLength: 1 })),
   CLERK_AUTHORIZED_PARTIES: Type.Optional(Type.String()),
+  CLERK_API_URL: Type.String({ pattern: '^https?://', default: 'https://api.clerk.com' }),
+  CLERK_FETCH_PROFILES: oneOf(['true', 'false'] as const, 'true'),
   CORS_ORIGINS: Type.Optional(Type.String()),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
@@ -80,6 +82,9 @@ export type AuthConfig =
       /** PEM public key: verifies session tokens without a network round trip. */
       readonly jwtKey: string | undefined
       readonly authorizedParties: readonly string[]
+      /** Clerk's Backend API: asked (in the background) for the email and name a token lacks. */
+      readonly apiUrl: string
+      readonly fetchProfiles: boolean
     }
   | {
       readonly provider: 'local'
@@ -159,6 +164,8 @@ function authConfig(e: Env): AuthConfig | string {
       // .env files and CI secrets often carry the PEM's newlines as the two characters "\n".
       jwtKey: e.CLERK_JWT_KEY?.replace(/\\n/g, '\n'),
       authorizedParties: Object.freeze(splitList(e.CLERK_AUTHORIZED_PARTIES)),
+      apiUrl: e.CLERK_API_URL,
+      fetchProfiles: e.CLERK_FETCH_PROFILES === 'true',
     })
   }
   if (!e.AUTH_SECRET && e.NODE_ENV === 'production') {

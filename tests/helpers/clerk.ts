@@ -49,6 +49,8 @@ export async function createClerkTestIssuer(): Promise<ClerkTestIssuer> {
       CLERK_SECRET_KEY: `sk_test_${randomBytes(16).toString('hex')}`,
       CLERK_JWT_KEY: publicKeyPem,
       CLERK_AUTHORIZED_PARTIES: CLERK_FRONTEND_ORIGIN,
+      // Offline: no Backend API lookups unless a test points CLERK_API_URL at its own stand-in.
+      CLERK_FETCH_PROFILES: 'false',
     },
     mint(options = {}) {
       const now = Math.floor(Date.now() / 1000)

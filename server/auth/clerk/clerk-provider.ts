@@ -54,7 +54,7 @@ export async function createClerkProvider(
   // Imported here, not at the top: `@clerk/fastify` copies CLERK_* from the environment into module
   // constants when first imported, and built-in auth should not load Clerk at all. Every option is
   // passed explicitly below, so the validated config is the only source.
-  const [{ clerkPlugin, getAuth }, { verifyToken }, { isMachineToken }] = await Promise.all([
+  const [{ clerkPlugin, getAuth }, { verifyToken, createClerkClient }, { isMachineToken }] = await Promise.all([
     import('@clerk/fastify'),
     import('@clerk/backend'),
     import('@clerk/backend/internal'),
@@ -124,8 +124,32 @@ export async function createClerkProvider(
     // No `/api/v1/auth/*` routes: Clerk's own frontend handles sign-in, sign-up and sessions.
   }
 
-  return { kind: 'clerk', verifyAccessToken, identifyRequest, register }
+  const backend = auth.fetchProfiles ? createClerkClient({ secretKey: auth.secretKey, apiUrl: auth.apiUrl }) : undefined
+
+  /** Email and name from Clerk's Backend API, for users whose token carries neither. */
+  async function fetchProfile(userId: string) {
+    if (!backend) return undefined
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Clerk Backend API timed out')), PROFILE_TIMEOUT_MS)
+    })
+    try {
+      const user = await Promise.race([backend.users.getUser(userId), timeout])
+      const email = user.primaryEmailAddress?.emailAddress ?? user.emailAddresses[0]?.emailAddress
+      const name = user.fullName ?? user.username ?? undefined
+      return {
+        email: email && email.length <= MAX_EMAIL ? email : undefined,
+        name: name && name.length <= MAX_NAME ? name : undefined,
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  return { kind: 'clerk', verifyAccessToken, identifyRequest, register, fetchProfile }
 }
+
+const PROFILE_TIMEOUT_MS = 5_000
 
 /**
  * What `clerkPlugin` sees of a request. This API takes Bearer tokens only (DESIGN: REST), so:

@@ -1,7 +1,10 @@
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose'
 import diagnostics from 'node:diagnostics_channel'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { api, createDocument } from '../../helpers/api.ts'
+import { defer } from '../../helpers/cleanup.ts'
 import { createClerkTestIssuer, tamperPayload, type ClerkTestIssuer } from '../../helpers/clerk.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase, type TestDatabases } from '../../helpers/databases.ts'
@@ -195,5 +198,45 @@ describeEachDatabase('Clerk auth', (databases) => {
     )
     expect(closed).toEqual({ code: 4401, reason: 'unauthorized:token-expired' })
     expect(await server.database.db.selectFrom('document_updates').select('seq').execute()).toEqual([])
+  })
+
+  it('completes a profile the token lacks from the Backend API, off the request path', async () => {
+    const issuer = await createClerkTestIssuer()
+    const requests: string[] = []
+    // A stand-in for Clerk's Backend API on loopback, answering GET /v1/users/:id like Clerk does.
+    const backend = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url} ${req.headers.authorization?.startsWith('Bearer sk_test_') ? 'auth' : 'no-auth'}`)
+      res.setHeader('content-type', 'application/json')
+      res.end(
+        JSON.stringify({
+          object: 'user',
+          id: 'user_profile',
+          first_name: 'Grace',
+          last_name: 'Hopper',
+          username: null,
+          primary_email_address_id: 'idn_1',
+          email_addresses: [{ id: 'idn_1', object: 'email_address', email_address: 'grace@example.test', verification: null, linked_to: [] }],
+          phone_numbers: [],
+          web3_wallets: [],
+          external_accounts: [],
+        }),
+      )
+    })
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve))
+    defer(() => new Promise((resolve) => backend.close(resolve)))
+    const { port } = backend.address() as AddressInfo
+    const server = await startTestServer(await databases.create(), {
+      ...issuer.env,
+      CLERK_FETCH_PROFILES: 'true',
+      CLERK_API_URL: `http://127.0.0.1:${port}`,
+    })
+    const token = await issuer.mint({ sub: 'user_profile' })
+    const me = await api(server, 'GET', '/me', { token })
+    expect(me.body).toMatchObject({ id: 'user_profile', email: null })
+    await expect
+      .poll(async () => (await api(server, 'GET', '/me', { token })).body)
+      .toEqual({ id: 'user_profile', email: 'grace@example.test', name: 'Grace Hopper' })
+    // Asked once, with the secret key, whatever the number of requests.
+    expect(requests).toEqual(['GET /v1/users/user_profile auth'])
   })
 })
