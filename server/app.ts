@@ -1,5 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { authPlugin } from './auth/auth.plugin.ts'
+import { createAuthenticator } from './auth/authenticator.ts'
+import { meRoutes } from './auth/me.routes.ts'
+import { createIdentityProvider } from './auth/providers.ts'
 import { type Collab, createCollab } from './collab/hocuspocus.ts'
 import { attachWebSockets, type WebSocketGateway } from './collab/websocket.ts'
 import type { Config } from './config/config.ts'
@@ -7,10 +11,16 @@ import type { DatabaseHandle } from './db/connect.ts'
 import { documentsRoutes } from './documents/documents.routes.ts'
 import { registerErrorHandlers } from './http/errors.ts'
 import { healthRoutes } from './http/health.routes.ts'
+import { openApiPlugin } from './http/openapi.plugin.ts'
+import { rateLimitPlugin } from './http/rate-limit.plugin.ts'
+import { securityPlugin } from './http/security.plugin.ts'
 import { registerValidation } from './http/validation.ts'
+import { sharingRoutes } from './sharing/sharing.routes.ts'
 
 export interface App {
   http: FastifyInstance
+  /** Every route the app serves, as registered (the permission-matrix test checks each has a row). */
+  routes: readonly { method: string; url: string }[]
   collab: Collab
   websockets: WebSocketGateway
   log: FastifyBaseLogger
@@ -22,20 +32,39 @@ export async function buildApp(
   deps: { database: DatabaseHandle; isMigrated: () => boolean; logger?: boolean | object },
 ): Promise<App> {
   const http = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    logger: deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
+    bodyLimit: config.bodyLimitBytes,
+    // Long ids get the schema's 400 with details rather than a bare 414.
+    routerOptions: { maxParamLength: 1024 },
     forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
   registerErrorHandlers(http)
   registerValidation(http)
+  const routes: { method: string; url: string }[] = []
+  http.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+  })
 
   const { db } = deps.database
-  const collab = createCollab(config, { db, log: http.log })
+  const provider = await createIdentityProvider(config, { db, log: http.log })
+  const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
+  const collab = createCollab(config, { db, log: http.log, authenticator })
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),
   })
 
+  // OpenAPI first: it collects every route registered after it.
+  await http.register(openApiPlugin)
+  await http.register(securityPlugin, { config })
+  // Before any route: @fastify/rate-limit hooks routes as they are added. Its check runs at
+  // preParsing, after the auth plugin's onRequest hook, so limits are per user where there is one.
+  await http.register(rateLimitPlugin, { config })
+  await provider.register(http)
+  await http.register(authPlugin, { authenticator })
   await http.register(healthRoutes, { db, isMigrated: deps.isMigrated })
+  await http.register(meRoutes, { prefix: '/api/v1' })
   await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config })
-  return { http, collab, websockets, log: http.log }
+  await http.register(sharingRoutes, { prefix: '/api/v1', db, collab })
+  return { http, routes, collab, websockets, log: http.log }
 }

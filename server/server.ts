@@ -26,8 +26,14 @@ export async function startServer(
     await database.close()
     throw error
   }
-  const app = await buildApp(config, { database, isMigrated: () => migrated, logger: options.logger })
-  await app.http.listen({ port: config.port, host: config.host })
+  let app: App
+  try {
+    app = await buildApp(config, { database, isMigrated: () => migrated, logger: options.logger })
+    await app.http.listen({ port: config.port, host: config.host })
+  } catch (error) {
+    await database.close()
+    throw error
+  }
   const address = app.http.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host

@@ -21,14 +21,20 @@ export const CloseEvents = {
 } as const
 
 export type CloseEventName = keyof typeof CloseEvents
-export type CloseEvent = (typeof CloseEvents)[CloseEventName]
+
+export interface CloseEvent {
+  code: number
+  reason: string
+}
 
 const byReason = new Map<string, CloseEvent>(Object.values(CloseEvents).map((e) => [e.reason, e]))
 
-/** The close event a refusal reason stands for; unknown reasons map to `fallback`. */
-export function closeEventForReason(
-  reason: string,
-  fallback: CloseEvent = CloseEvents.Forbidden,
-): CloseEvent {
-  return byReason.get(reason) ?? fallback
+/**
+ * The close event a refusal reason stands for; unknown reasons map to `fallback`. A reason may carry
+ * a detail after a colon (`unauthorized:token-expired`); the part before it decides the code.
+ */
+export function closeEventForReason(reason: string, fallback: CloseEvent = CloseEvents.Forbidden): CloseEvent {
+  if (byReason.has(reason)) return byReason.get(reason)!
+  const known = byReason.get(reason.split(':')[0]!)
+  return known ? { code: known.code, reason } : fallback
 }

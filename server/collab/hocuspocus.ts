@@ -3,17 +3,28 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { UpdateLogExtension } from '../versions/update-log.extension.ts'
+import type { Authenticator } from '../auth/authenticator.ts'
+import { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
+import { LiveAccess } from './live-access.ts'
 import { DocumentAccessExtension } from './document-access.extension.ts'
 import { MessageValidationExtension } from './message-validation.extension.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
   updateLog: UpdateLogExtension
+  liveAccess: LiveAccess
+  metrics: CollabMetrics
 }
 
-export function createCollab(config: Config, deps: { db: Db; log: FastifyBaseLogger }): Collab {
-  const updateLog = new UpdateLogExtension({ db: deps.db, log: deps.log.child({ module: 'update-log' }) })
+export function createCollab(
+  config: Config,
+  deps: { db: Db; log: FastifyBaseLogger; authenticator: Authenticator },
+): Collab {
+  const { db, log, authenticator } = deps
+  const metrics = new CollabMetrics()
+  const liveAccess = new LiveAccess(db, log.child({ module: 'live-access' }))
+  const updateLog = new UpdateLogExtension({ db, log: log.child({ module: 'update-log' }) })
   const hocuspocus = new Hocuspocus<CollabContext>({
     quiet: true,
     debounce: config.storeDebounceMs,
@@ -23,7 +34,12 @@ export function createCollab(config: Config, deps: { db: Db; log: FastifyBaseLog
     // server. A byte cap keeps each merge small (see README, "Benchmark").
     flushDelay: 0,
     flushMaxBytes: config.broadcastFlushMaxBytes,
-    extensions: [new DocumentAccessExtension(), new MessageValidationExtension(), updateLog],
+    extensions: [
+      new DocumentAccessExtension({ db, authenticator, metrics, liveAccess }),
+      new MessageValidationExtension(metrics),
+      updateLog,
+    ],
   })
-  return { hocuspocus, updateLog }
+  liveAccess.attach(hocuspocus)
+  return { hocuspocus, updateLog, liveAccess, metrics }
 }

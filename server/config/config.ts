@@ -27,6 +27,19 @@ export const EnvSchema = Type.Object({
   BROADCAST_FLUSH_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, default: 16_384 }),
   CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
+  CLERK_PUBLISHABLE_KEY: Type.Optional(Type.String({ pattern: '^pk_(test|live)_' })),
+  CLERK_SECRET_KEY: Type.Optional(Type.String({ pattern: '^sk_(test|live)_' })),
+  CLERK_JWT_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  CLERK_AUTHORIZED_PARTIES: Type.Optional(Type.String()),
+  CLERK_API_URL: Type.String({ pattern: '^https?://', default: 'https://api.clerk.com' }),
+  CLERK_FETCH_PROFILES: oneOf(['true', 'false'] as const, 'true'),
+  CORS_ORIGINS: Type.Optional(Type.String()),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
+  AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -52,7 +65,34 @@ export interface Config {
   /** Root whose plain text `?format=text` returns. */
   readonly contentTextRoot: string
   readonly shutdownTimeoutMs: number
+  readonly auth: AuthConfig
+  /** Allowed browser origins; empty = CORS off (same-origin only). `*` allows any. */
+  readonly corsOrigins: readonly string[]
+  readonly rateLimitPerMinute: number
+  readonly authRateLimitPerMinute: number
+  readonly bodyLimitBytes: number
 }
+
+/** Clerk when its keys are set, else the built-in email/password provider. */
+export type AuthConfig =
+  | {
+      readonly provider: 'clerk'
+      readonly publishableKey: string
+      readonly secretKey: string
+      /** PEM public key: verifies session tokens without a network round trip. */
+      readonly jwtKey: string | undefined
+      readonly authorizedParties: readonly string[]
+      /** Clerk's Backend API: asked (in the background) for the email and name a token lacks. */
+      readonly apiUrl: string
+      readonly fetchProfiles: boolean
+    }
+  | {
+      readonly provider: 'local'
+      /** Signs access tokens; undefined = generate once and keep it in DATA_DIR (not in production). */
+      readonly secret: string | undefined
+      readonly accessTokenTtlSeconds: number
+      readonly refreshTokenTtlSeconds: number
+    }
 
 export class ConfigError extends Error {
   readonly problems: string[]
@@ -87,7 +127,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.STORE_MAX_DEBOUNCE_MS < e.STORE_DEBOUNCE_MS) {
     throw new ConfigError(['STORE_MAX_DEBOUNCE_MS: must be at least STORE_DEBOUNCE_MS'])
   }
+  const auth = authConfig(e)
+  if (typeof auth === 'string') throw new ConfigError([auth])
   return Object.freeze({
+    auth,
+    corsOrigins: Object.freeze(splitList(e.CORS_ORIGINS)),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
     port: e.PORT,
     host: e.HOST,
     database: Object.freeze(database),
@@ -104,12 +151,51 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   })
 }
 
+function authConfig(e: Env): AuthConfig | string {
+  const clerkKeys = [e.CLERK_PUBLISHABLE_KEY, e.CLERK_SECRET_KEY]
+  if (clerkKeys.some(Boolean)) {
+    if (!e.CLERK_PUBLISHABLE_KEY || !e.CLERK_SECRET_KEY) {
+      return 'CLERK_PUBLISHABLE_KEY and CLERK_SECRET_KEY: set both for Clerk, or neither for built-in auth'
+    }
+    return Object.freeze({
+      provider: 'clerk' as const,
+      publishableKey: e.CLERK_PUBLISHABLE_KEY,
+      secretKey: e.CLERK_SECRET_KEY,
+      // .env files and CI secrets often carry the PEM's newlines as the two characters "\n".
+      jwtKey: e.CLERK_JWT_KEY?.replace(/\\n/g, '\n'),
+      authorizedParties: Object.freeze(splitList(e.CLERK_AUTHORIZED_PARTIES)),
+      apiUrl: e.CLERK_API_URL,
+      fetchProfiles: e.CLERK_FETCH_PROFILES === 'true',
+    })
+  }
+  if (!e.AUTH_SECRET && e.NODE_ENV === 'production') {
+    return 'AUTH_SECRET: required when NODE_ENV=production (at least 32 characters; e.g. `openssl rand -base64 48`)'
+  }
+  return Object.freeze({
+    provider: 'local' as const,
+    secret: e.AUTH_SECRET,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+  })
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
 function schemaProblems(value: Record<string, unknown>): string[] {
   // Property by property: one bad variable must not hide the next one.
   const problems: string[] = []
+  const required = new Set<string>(EnvSchema.required ?? [])
   for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
+    if (value[key] === undefined && !required.has(key)) continue
     const [error] = Value.Errors(schema, value[key])
-    if (error) problems.push(`${key}: ${describe(schema, error.message)} (got "${value[key]}")`)
+    // Never echo secrets into logs.
+    const shown = /SECRET|KEY/.test(key) ? '(hidden)' : `"${value[key]}"`
+    if (error) problems.push(`${key}: ${describe(schema, error.message)} (got ${shown})`)
   }
   return problems
 }

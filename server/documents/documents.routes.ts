@@ -2,16 +2,33 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { ErrorBody } from '../../shared/api/common.ts'
-import { ContentQuery, CreateDocumentBody, DocumentDto, DocumentParams } from '../../shared/api/documents.ts'
+import {
+  ContentQuery,
+  CreateDocumentBody,
+  DocumentDto,
+  DocumentList,
+  DocumentParams,
+  ListDocumentsQuery,
+  RenameDocumentBody,
+} from '../../shared/api/documents.ts'
 import { ErrorCodes } from '../../shared/errors.ts'
+import { requireUser } from '../auth/auth.plugin.ts'
 import type { Collab } from '../collab/hocuspocus.ts'
 import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
+import { decodeCursor, encodeCursor } from '../http/pagination.ts'
+import { requireDocumentRole } from '../sharing/access.ts'
 import { replayDocument } from '../versions/replay.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
 import { toDocumentDto } from './document-dto.ts'
-import { findDocument, insertDocument } from './documents.queries.ts'
+import {
+  deleteDocument,
+  findDocument,
+  insertDocument,
+  listVisibleDocuments,
+  renameDocument,
+} from './documents.queries.ts'
 
 export interface DocumentsRoutesOptions {
   db: Db
@@ -19,30 +36,57 @@ export interface DocumentsRoutesOptions {
   config: Config
 }
 
-const errors = { 400: ErrorBody, 404: ErrorBody }
+const security = [{ bearerAuth: [] }]
+const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+const writeErrors = { ...readErrors, 403: ErrorBody }
 
-export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (
-  app,
-  { db, collab, config },
-) => {
+export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config }) => {
   app.post(
     '/documents',
     {
       schema: {
         tags: ['documents'],
-        summary: 'Create a document',
+        summary: 'Create a document; the caller becomes its owner',
+        security,
         body: CreateDocumentBody,
-        response: { 201: DocumentDto, 400: ErrorBody, 409: ErrorBody },
+        response: { 201: DocumentDto, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody },
       },
     },
     async (request, reply) => {
+      const user = requireUser(request)
       const id = request.body.id ?? randomUUID()
-      if (!(await insertDocument(db, id, request.body.title))) {
-        throw new AppError(409, ErrorCodes.Conflict, `A document with id "${id}" already exists`)
-      }
+      // A just-deleted document may still be closing in memory; reusing its id must not revive it.
+      const taken = collab.hocuspocus.documents.has(id) || !(await insertDocument(db, { id, title: request.body.title, ownerId: user.id }))
+      if (taken) throw new AppError(409, ErrorCodes.Conflict, `A document with id "${id}" already exists`)
       const row = await findDocument(db, id)
       if (!row) throw notFound()
-      return reply.code(201).send(toDocumentDto(row))
+      return reply.code(201).send(toDocumentDto(row, 'owner'))
+    },
+  )
+
+  app.get(
+    '/documents',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Documents I own or that are shared with me, newest activity first',
+        security,
+        querystring: ListDocumentsQuery,
+        response: { 200: DocumentList, 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request)
+      const limit = request.query.limit ?? 20
+      const after = request.query.cursor ? decodeCursor<[number, string]>(request.query.cursor, ['number', 'string']) : undefined
+      // One extra row tells whether there is a next page.
+      const rows = await listVisibleDocuments(db, user.id, { q: request.query.q, limit: limit + 1, after })
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        items: page.map((row) => toDocumentDto(row, row.owner_id === user.id ? 'owner' : (row.member_role ?? 'viewer'))),
+        nextCursor: rows.length > limit && last ? encodeCursor([Number(last.updated_at), last.id]) : null,
+      }
     },
   )
 
@@ -51,15 +95,57 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
     {
       schema: {
         tags: ['documents'],
-        summary: 'Document metadata',
+        summary: 'Document metadata and my role',
+        security,
         params: DocumentParams,
-        response: { 200: DocumentDto, ...errors },
+        response: { 200: DocumentDto, ...readErrors },
       },
     },
     async (request) => {
+      const { document, role } = await requireDocumentRole(db, request, request.params.id, 'viewer')
+      return toDocumentDto(document, role)
+    },
+  )
+
+  app.patch(
+    '/documents/:id',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Rename (editor or owner)',
+        security,
+        params: DocumentParams,
+        body: RenameDocumentBody,
+        response: { 200: DocumentDto, ...writeErrors },
+      },
+    },
+    async (request) => {
+      const { role } = await requireDocumentRole(db, request, request.params.id, 'editor')
+      await renameDocument(db, request.params.id, request.body.title)
       const row = await findDocument(db, request.params.id)
       if (!row) throw notFound()
-      return toDocumentDto(row)
+      return toDocumentDto(row, role)
+    },
+  )
+
+  app.delete(
+    '/documents/:id',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Delete (owner); live connections are closed',
+        security,
+        params: DocumentParams,
+        response: { 204: Type.Null(), ...writeErrors },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params
+      await requireDocumentRole(db, request, id, 'owner')
+      await deleteDocument(db, id)
+      collab.liveAccess.closeAll(id)
+      collab.updateLog.discard(id)
+      return reply.code(204).send(null)
     },
   )
 
@@ -69,14 +155,15 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
       schema: {
         tags: ['documents'],
         summary: 'Current content as JSON, plain text, or a binary Yjs update',
+        security,
         params: DocumentParams,
         querystring: ContentQuery,
-        response: { 200: Type.Unknown(), ...errors },
+        response: { 200: Type.Unknown(), ...readErrors },
       },
     },
     async (request, reply) => {
       const { id } = request.params
-      if (!(await findDocument(db, id))) throw notFound()
+      await requireDocumentRole(db, request, id, 'viewer')
       // The live document includes edits still inside the store debounce window.
       const live = collab.hocuspocus.documents.get(id)
       const doc = live ?? (await replayDocument(db, id))
@@ -84,9 +171,7 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
         const format = request.query.format ?? 'json'
         if (format === 'yjs') return reply.type('application/octet-stream').send(Buffer.from(docToYjs(doc)))
         if (format === 'text') {
-          return reply
-            .type('text/plain; charset=utf-8')
-            .send(docToText(doc, request.query.root ?? config.contentTextRoot))
+          return reply.type('text/plain; charset=utf-8').send(docToText(doc, request.query.root ?? config.contentTextRoot))
         }
         return reply.type('application/json; charset=utf-8').send(JSON.stringify(docToJson(doc)))
       } finally {

@@ -11,10 +11,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import * as Y from 'yjs'
 import { ANONYMOUS, type CollabContext } from '../collab/context.ts'
 import type { Db, UpdateKind } from '../db/schema.ts'
-import { insertDocument } from '../documents/documents.queries.ts'
 import { mergeUpdatesBounded } from './merge-updates.ts'
 import { applyStoredLog } from './replay.ts'
-import { appendUpdates, insertCheckpoint, type NewLogEntry, readLog } from './update-log.queries.ts'
+import { appendUpdates, DocumentGoneError, insertCheckpoint, type NewLogEntry, readLog } from './update-log.queries.ts'
 
 export interface UpdateLogOptions {
   db: Db
@@ -84,8 +83,6 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   }
 
   async onLoadDocument({ documentName, document }: onLoadDocumentPayload<CollabContext>): Promise<void> {
-    // Until access control lands, connecting to an unknown document creates it.
-    await insertDocument(this.#db, documentName, 'Untitled')
     const log = await readLog(this.#db, documentName)
     applyStoredLog(document, log)
     const { checkpoint, updates } = log
@@ -136,6 +133,13 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     if (this.pendingCount(documentName) === 0) this.#stats.delete(documentName)
   }
 
+  /** Forgets a deleted document's unstored updates (they have no document to belong to). */
+  discard(documentName: string): void {
+    this.#pending.delete(documentName)
+    this.#clearRetry(documentName)
+    this.#stats.delete(documentName)
+  }
+
   /** Updates received but not yet in the log. */
   pendingCount(documentName: string): number {
     return this.#pending.get(documentName)?.length ?? 0
@@ -143,7 +147,13 @@ export class UpdateLogExtension implements Extension<CollabContext> {
 
   /** Appends everything buffered for the document as one row (more only for huge backlogs). */
   flush(documentName: string): Promise<void> {
-    return this.#serialize(documentName, () => this.#append(documentName))
+    return this.#serialize(documentName, () =>
+      this.#append(documentName).catch((error) => {
+        // A deleted document's last edits have nowhere to go; retrying would never end.
+        if (!(error instanceof DocumentGoneError)) throw error
+        this.discard(documentName)
+      }),
+    )
   }
 
   /** Flushes every document; used at shutdown. Resolves when all are stored or have failed. */

@@ -1,5 +1,13 @@
 import type { Db, UpdateKind } from '../db/schema.ts'
 
+/** The document was deleted; its pending updates have nowhere to go. */
+export class DocumentGoneError extends Error {
+  constructor(documentId: string) {
+    super(`Document ${documentId} does not exist`)
+    this.name = 'DocumentGoneError'
+  }
+}
+
 export interface NewLogEntry {
   data: Uint8Array
   kind: UpdateKind
@@ -24,7 +32,7 @@ export async function appendUpdates(
       .set((eb) => ({ last_seq: eb('last_seq', '+', entries.length), updated_at: now }))
       .where('id', '=', documentId)
       .executeTakeFirst()
-    if (Number(bumped.numUpdatedRows) !== 1) throw new Error(`Document ${documentId} does not exist`)
+    if (Number(bumped.numUpdatedRows) !== 1) throw new DocumentGoneError(documentId)
     const { last_seq: lastSeq } = await trx
       .selectFrom('documents')
       .select('last_seq')

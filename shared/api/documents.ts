@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox'
 import { CONTENT_FORMATS, DOCUMENT_ID_PATTERN } from '../documents.ts'
+import { ROLES } from '../roles.ts'
 import { Timestamp } from './common.ts'
 
 export const DocumentId = Type.String({ pattern: DOCUMENT_ID_PATTERN, minLength: 1, maxLength: 128 })
@@ -21,14 +22,41 @@ export const DocumentDto = Type.Object(
   {
     id: Type.String(),
     title: Type.String(),
+    ownerId: Type.Union([Type.String(), Type.Null()]),
+    /** The caller's role on this document. */
+    role: Type.Enum(ROLES),
     /** Seq of the newest stored version (0 = nothing stored yet). */
     lastSeq: Type.Integer(),
     createdAt: Timestamp,
+    /** Last activity: an edit stored, or a rename. */
     updatedAt: Timestamp,
   },
   { $id: 'Document', additionalProperties: false },
 )
 export type DocumentDto = Static<typeof DocumentDto>
+
+export const RenameDocumentBody = Type.Object(
+  { title: Type.String({ minLength: 1, maxLength: 255 }) },
+  { additionalProperties: false },
+)
+export type RenameDocumentBody = Static<typeof RenameDocumentBody>
+
+export const ListDocumentsQuery = Type.Object(
+  {
+    /** Searches titles (case-insensitive substring). */
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  },
+  { additionalProperties: false },
+)
+export type ListDocumentsQuery = Static<typeof ListDocumentsQuery>
+
+export const DocumentList = Type.Object(
+  { items: Type.Array(DocumentDto), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+)
+export type DocumentList = Static<typeof DocumentList>
 
 export const ContentQuery = Type.Object(
   {

@@ -33,7 +33,7 @@ export function connectHocuspocus(
     websocketProvider: socket,
     name: documentName,
     document: doc,
-    token: options.token ?? 'anonymous',
+    token: options.token ?? '',
   })
   provider.attach()
   const synced = new Promise<void>((resolve) => {
@@ -67,7 +67,7 @@ export function connectYWebsocket(
   const doc = options.doc ?? new Y.Doc()
   const provider = new WebsocketProvider(`${server.wsUrl}/yjs`, documentName, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    params: { token: options.token ?? 'anonymous' },
+    params: options.token ? { token: options.token } : {},
     disableBc: true,
     maxBackoffTime: 200,
   })

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { defer } from './cleanup.ts'
 
 export interface ServerProcess {
@@ -20,7 +23,15 @@ export function runServerProcess(env: Record<string, string>): {
 } {
   const child = spawn(process.execPath, ['server/main.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      // Never the repository's ./data: each process gets its own folder unless the test shares one.
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'collab-data-')),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

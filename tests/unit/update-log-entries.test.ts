@@ -40,7 +40,7 @@ describe('log entries', () => {
       1 << 20,
     )
     expect(rows).toHaveLength(1)
-    expect(rows[0]!.authors.sort()).toEqual(['alice', 'bob'])
+    expect([...rows[0]!.authors].sort()).toEqual(['alice', 'bob'])
     expect(textOf([rows[0]!.data])).toBe(textOf(updates))
   })
 

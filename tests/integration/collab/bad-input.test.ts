@@ -7,6 +7,7 @@ import { encodeAuthFrame, prefixWithDocumentName } from '../../../server/collab/
 import { translateServerFrame } from '../../../server/collab/y-websocket-protocol.ts'
 import { docToJson } from '../../../server/documents/content.ts'
 import { defer } from '../../helpers/cleanup.ts'
+import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { replayJson } from '../../helpers/log.ts'
@@ -63,12 +64,13 @@ function seededBytes(seed: number, length: number): Uint8Array {
 
 async function startGuardedServer(databases: { create(): Promise<TestServer['config']['database']> }) {
   const server = await startTestServer(await databases.create(), { MAX_MESSAGE_BYTES: String(64 * 1024) })
-  const owner = connectHocuspocus(server, DOC)
+  const { accessToken: token } = await documentWithOwner(server, DOC)
+  const owner = connectHocuspocus(server, DOC, { token })
   await owner.synced
   owner.doc.getText('default').insert(0, 'original content')
   await expect.poll(() => server.collab.updateLog.pendingCount(DOC), { timeout: 5_000 }).toBe(0)
   await expect.poll(() => replayJson(server.database.db, DOC)).toEqual({ default: 'original content' })
-  return { server, owner }
+  return { server, owner, token }
 }
 
 async function expectUntouched(server: TestServer, owner: ReturnType<typeof connectHocuspocus>) {
@@ -104,9 +106,9 @@ describeEachDatabase('bad input', (databases) => {
   })
 
   it('/collab: a truncated Yjs update closes that document connection and changes nothing', async () => {
-    const { server, owner } = await startGuardedServer(databases)
+    const { server, owner, token } = await startGuardedServer(databases)
     const raw = await openRaw(`${server.wsUrl}/collab`)
-    raw.ws.send(encodeAuthFrame(DOC, 'anonymous'))
+    raw.ws.send(encodeAuthFrame(DOC, token))
     raw.ws.send(prefixWithDocumentName(DOC, syncUpdateFrame(truncatedUpdate())))
     // Hocuspocus multiplexes documents over one socket, so the refusal is a CLOSE frame for the document.
     await expect
@@ -115,7 +117,7 @@ describeEachDatabase('bad input', (databases) => {
     // A frame whose length prefix promises more bytes than it has.
     const cut = prefixWithDocumentName(DOC, syncUpdateFrame(seededBytes(3, 40))).subarray(0, 20)
     const second = await openRaw(`${server.wsUrl}/collab`)
-    second.ws.send(encodeAuthFrame(DOC, 'anonymous'))
+    second.ws.send(encodeAuthFrame(DOC, token))
     second.ws.send(cut)
     await expect
       .poll(() => second.frames.map((f) => translateServerFrame(f)).some((a) => a.action === 'close'))
@@ -124,7 +126,7 @@ describeEachDatabase('bad input', (databases) => {
   })
 
   it('/yjs: random bytes, truncated updates and unknown message types close the socket (4400)', async () => {
-    const { server, owner } = await startGuardedServer(databases)
+    const { server, owner, token } = await startGuardedServer(databases)
     const cases = [
       seededBytes(4, 64).map((b, i) => (i === 0 ? 0xab : b)),
       new Uint8Array([7, 1, 2, 3]),
@@ -132,7 +134,7 @@ describeEachDatabase('bad input', (databases) => {
       syncUpdateFrame(seededBytes(5, 200)),
     ]
     for (const frame of cases) {
-      const raw = await openRaw(`${server.wsUrl}/yjs/${DOC}?token=anonymous`)
+      const raw = await openRaw(`${server.wsUrl}/yjs/${DOC}?token=${token}`)
       raw.ws.send(frame)
       expect((await raw.closed).code).toBe(4400)
     }
@@ -140,9 +142,9 @@ describeEachDatabase('bad input', (databases) => {
   })
 
   it('an oversized frame closes that socket with 1009 on both paths', async () => {
-    const { server, owner } = await startGuardedServer(databases)
+    const { server, owner, token } = await startGuardedServer(databases)
     const big = new Uint8Array(100 * 1024)
-    for (const url of [`${server.wsUrl}/collab`, `${server.wsUrl}/yjs/${DOC}?token=anonymous`]) {
+    for (const url of [`${server.wsUrl}/collab`, `${server.wsUrl}/yjs/${DOC}?token=${token}`]) {
       const raw = await openRaw(url)
       raw.ws.send(big)
       expect((await raw.closed).code).toBe(1009)

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest'
+import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { replayJson } from '../../helpers/log.ts'
@@ -13,9 +14,10 @@ describeEachDatabase('bursts', (databases) => {
       STORE_DEBOUNCE_MS: '200',
       STORE_MAX_DEBOUNCE_MS: '1000',
     })
-    const writer = connectHocuspocus(server, 'burst')
-    const hpReader = connectHocuspocus(server, 'burst')
-    const ywsReader = connectYWebsocket(server, 'burst')
+    const { accessToken: token } = await documentWithOwner(server, 'burst')
+    const writer = connectHocuspocus(server, 'burst', { token })
+    const hpReader = connectHocuspocus(server, 'burst', { token })
+    const ywsReader = connectYWebsocket(server, 'burst', { token })
     await Promise.all([writer.synced, hpReader.synced, ywsReader.synced])
 
     const text = writer.doc.getText('default')
@@ -37,8 +39,9 @@ describeEachDatabase('bursts', (databases) => {
 
   it('a client reconnecting with a 20,000-edit offline backlog is served and stored', async () => {
     const server = await startTestServer(await databases.create())
-    const reader = connectYWebsocket(server, 'backlog')
-    const writer = connectHocuspocus(server, 'backlog')
+    const { accessToken: token } = await documentWithOwner(server, 'backlog')
+    const reader = connectYWebsocket(server, 'backlog', { token })
+    const writer = connectHocuspocus(server, 'backlog', { token })
     await Promise.all([reader.synced, writer.synced])
     writer.socket.disconnect()
     await expect.poll(() => writer.socket.status).toBe('disconnected')

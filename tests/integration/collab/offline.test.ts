@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { docToJson } from '../../../server/documents/content.ts'
+import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { replayJson } from '../../helpers/log.ts'
@@ -8,10 +9,11 @@ import { startTestServer } from '../../helpers/server.ts'
 describeEachDatabase('offline merge', (databases) => {
   it('clients that edit while disconnected converge on reconnect, and the database holds every edit', async () => {
     const server = await startTestServer(await databases.create())
+    const { accessToken: token } = await documentWithOwner(server, 'offline')
     const { db } = server.database
-    const online = connectHocuspocus(server, 'offline')
-    const hpOffline = connectHocuspocus(server, 'offline')
-    const ywsOffline = connectYWebsocket(server, 'offline')
+    const online = connectHocuspocus(server, 'offline', { token })
+    const hpOffline = connectHocuspocus(server, 'offline', { token })
+    const ywsOffline = connectYWebsocket(server, 'offline', { token })
     await Promise.all([online.synced, hpOffline.synced, ywsOffline.synced])
     online.doc.getText('default').insert(0, 'base.')
     await expect.poll(() => hpOffline.doc.getText('default').toString()).toBe('base.')

@@ -1,6 +1,10 @@
 import { expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { docToJson } from '../../../server/documents/content.ts'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { startServerProcess } from '../../helpers/process.ts'
@@ -9,10 +13,16 @@ describeEachDatabase('restart', (databases) => {
   it('[P5] edits survive SIGTERM and a restart on the same database, every root type identical', async () => {
     const database = await databases.create()
     // A long debounce: the edits are still unstored when SIGTERM arrives, so shutdown must flush them.
-    const env = { DATABASE_URL: database.url, STORE_DEBOUNCE_MS: '60000', STORE_MAX_DEBOUNCE_MS: '120000' }
+    const env = {
+      DATABASE_URL: database.url,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'collab-data-')),
+      STORE_DEBOUNCE_MS: '60000',
+      STORE_MAX_DEBOUNCE_MS: '120000',
+    }
     const first = await startServerProcess(env)
-    const writer = connectHocuspocus(first, 'durable')
-    const other = connectYWebsocket(first, 'durable')
+    const { accessToken: token } = await documentWithOwner(first, 'durable')
+    const writer = connectHocuspocus(first, 'durable', { token })
+    const other = connectYWebsocket(first, 'durable', { token })
     await Promise.all([writer.synced, other.synced])
 
     writer.doc.getText('default').insert(0, 'Never lose a word.')
@@ -30,7 +40,7 @@ describeEachDatabase('restart', (databases) => {
     await expect.poll(() => writer.doc.getText('default').toString()).toBe('> Never lose a word.')
     await expect.poll(() => docToJson(other.doc)).toEqual(expected())
     await expect
-      .poll(async () => (await fetch(`${first.url}/api/v1/documents/durable/content`)).json())
+      .poll(async () => (await fetch(`${first.url}/api/v1/documents/durable/content`, { headers: { authorization: `Bearer ${token}` } })).json())
       .toEqual(expected())
 
     expect(await first.stop('SIGTERM')).toBe(0)
@@ -39,7 +49,8 @@ describeEachDatabase('restart', (databases) => {
     other.destroy()
 
     const second = await startServerProcess(env)
-    const reader = connectHocuspocus(second, 'durable')
+    // The auth secret lives in DATA_DIR, so the token from before the restart still works.
+    const reader = connectHocuspocus(second, 'durable', { token })
     await reader.synced
     expect(docToJson(reader.doc)).toEqual(expected())
     // The rich text keeps its formatting too.

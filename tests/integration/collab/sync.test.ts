@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { docToJson } from '../../../server/documents/content.ts'
+import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { startTestServer } from '../../helpers/server.ts'
@@ -7,8 +8,9 @@ import { startTestServer } from '../../helpers/server.ts'
 describeEachDatabase('live sync', (databases) => {
   it('two HocuspocusProvider clients converge', async () => {
     const server = await startTestServer(await databases.create())
-    const a = connectHocuspocus(server, 'notes')
-    const b = connectHocuspocus(server, 'notes')
+    const { accessToken: token } = await documentWithOwner(server, 'notes')
+    const a = connectHocuspocus(server, 'notes', { token })
+    const b = connectHocuspocus(server, 'notes', { token })
     await Promise.all([a.synced, b.synced])
 
     a.doc.getText('default').insert(0, 'hello ')
@@ -26,8 +28,9 @@ describeEachDatabase('live sync', (databases) => {
 
   it('a HocuspocusProvider and a y-websocket client converge both ways, awareness included', async () => {
     const server = await startTestServer(await databases.create())
-    const hp = connectHocuspocus(server, 'shared-doc')
-    const yws = connectYWebsocket(server, 'shared-doc')
+    const { accessToken: token } = await documentWithOwner(server, 'shared-doc')
+    const hp = connectHocuspocus(server, 'shared-doc', { token })
+    const yws = connectYWebsocket(server, 'shared-doc', { token })
     await Promise.all([hp.synced, yws.synced])
 
     hp.doc.getText('default').insert(0, 'from hocuspocus. ')
@@ -52,7 +55,8 @@ describeEachDatabase('live sync', (databases) => {
 
   it('a late joiner on either protocol receives the existing content', async () => {
     const server = await startTestServer(await databases.create())
-    const writer = connectHocuspocus(server, 'late')
+    const { accessToken: token } = await documentWithOwner(server, 'late')
+    const writer = connectHocuspocus(server, 'late', { token })
     await writer.synced
     writer.doc.getText('default').insert(0, 'written before you came')
     writer.doc.getArray('list').push([1, 2, 3])
@@ -60,8 +64,8 @@ describeEachDatabase('live sync', (databases) => {
       .poll(() => server.collab.hocuspocus.documents.get('late')?.getText('default').toString())
       .toBe('written before you came')
 
-    const lateHp = connectHocuspocus(server, 'late')
-    const lateYws = connectYWebsocket(server, 'late')
+    const lateHp = connectHocuspocus(server, 'late', { token })
+    const lateYws = connectYWebsocket(server, 'late', { token })
     await Promise.all([lateHp.synced, lateYws.synced])
     expect(docToJson(lateHp.doc)).toEqual({ default: 'written before you came', list: [1, 2, 3] })
     expect(docToJson(lateYws.doc)).toEqual({ default: 'written before you came', list: [1, 2, 3] })

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { docToJson } from '../../../server/documents/content.ts'
+import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { checkpointRows, logRows, replayJson } from '../../helpers/log.ts'
@@ -10,9 +11,11 @@ import { startTestServer } from '../../helpers/server.ts'
 describeEachDatabase('update log', (databases) => {
   it('[P1] after many edits from both protocols, replaying the database equals the live document', async () => {
     const server = await startTestServer(await databases.create())
+    const owner = await documentWithOwner(server, 'replay')
+    const token = owner.accessToken
     const { db } = server.database
-    const a = connectHocuspocus(server, 'replay')
-    const b = connectYWebsocket(server, 'replay')
+    const a = connectHocuspocus(server, 'replay', { token })
+    const b = connectYWebsocket(server, 'replay', { token })
     await Promise.all([a.synced, b.synced])
     const text = a.doc.getText('default')
     for (let round = 0; round < 20; round++) {
@@ -34,15 +37,16 @@ describeEachDatabase('update log', (databases) => {
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1))
     for (const row of rows) {
       expect(row.kind).toBe('update')
-      expect(row.authors).toEqual(['anonymous'])
+      expect(row.authors).toEqual([owner.id])
       expect(row.bytes).toBeGreaterThan(0)
     }
   })
 
   it('[P2] a one-character edit to a 1 MB document adds a row well under 1 KB', async () => {
     const server = await startTestServer(await databases.create())
+    const { accessToken: token } = await documentWithOwner(server, 'big')
     const { db } = server.database
-    const client = connectHocuspocus(server, 'big')
+    const client = connectHocuspocus(server, 'big', { token })
     await client.synced
     const text = client.doc.getText('default')
     const line = `${'lorem ipsum dolor sit amet '.repeat(3)}\n`
@@ -69,8 +73,9 @@ describeEachDatabase('update log', (databases) => {
   it('[P3] checkpoints are written as the log outgrows them and never change what is loaded', async () => {
     const database = await databases.create()
     const server = await startTestServer(database)
+    const { accessToken: token } = await documentWithOwner(server, 'cp')
     const { db } = server.database
-    const client = connectHocuspocus(server, 'cp')
+    const client = connectHocuspocus(server, 'cp', { token })
     await client.synced
     const text = client.doc.getText('default')
     // Enough stores, with deletions, that the rows outweigh the 64 KiB checkpoint threshold twice over.
@@ -115,15 +120,16 @@ describeEachDatabase('update log', (databases) => {
     // A restarted server loads the same content through the checkpoint.
     await server.close()
     const restarted = await startTestServer(database)
-    const reader = connectHocuspocus(restarted, 'cp')
+    const reader = connectHocuspocus(restarted, 'cp', { token })
     await reader.synced
     expect(docToJson(reader.doc)).toEqual(docToJson(client.doc))
   })
 
   it('[P4] a failed store keeps its updates and retries until the database takes them', async () => {
     const server = await startTestServer(await databases.create())
+    const { accessToken: token } = await documentWithOwner(server, 'retry')
     const { db } = server.database
-    const client = connectHocuspocus(server, 'retry')
+    const client = connectHocuspocus(server, 'retry', { token })
     await client.synced
     client.doc.getText('default').insert(0, 'stored first. ')
     await expect.poll(async () => (await logRows(db, 'retry')).length, { timeout: 5_000 }).toBe(1)

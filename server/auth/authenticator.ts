@@ -1,0 +1,61 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { Db } from '../db/schema.ts'
+import { hashToken, isShareLinkToken } from '../sharing/share-link-tokens.ts'
+import { findActiveShareLink } from '../sharing/share-links.queries.ts'
+import { AuthError, type Caller } from './caller.ts'
+import type { IdentityProvider, VerifiedIdentity } from './identity-provider.ts'
+import { mirrorUser } from './users.queries.ts'
+
+export interface Authenticator {
+  readonly provider: IdentityProvider
+  /** A socket's token, or a REST Bearer token. Undefined for no token; throws `AuthError` for a bad one. */
+  fromToken(token: string | undefined): Promise<Caller | undefined>
+  /** The caller of a REST request. */
+  fromRequest(request: FastifyRequest): Promise<Caller | undefined>
+}
+
+export function createAuthenticator(db: Db, provider: IdentityProvider, log?: FastifyBaseLogger): Authenticator {
+  const profilesAsked = new Set<string>()
+  const completeProfile = (userId: string) => {
+    if (!provider.fetchProfile || profilesAsked.has(userId)) return
+    profilesAsked.add(userId)
+    provider
+      .fetchProfile(userId)
+      .then((profile) => profile && mirrorUser(db, { userId, ...profile }, { createIfMissing: false }))
+      .catch((error) => log?.debug({ err: error, userId }, 'could not fetch the user profile'))
+  }
+  const toCaller = async (identity: VerifiedIdentity): Promise<Caller> => {
+    // Clerk users are mirrored on first sight; a built-in token naming a deleted account is refused.
+    const user = await mirrorUser(db, identity, { createIfMissing: provider.kind === 'clerk' })
+    if (!user) throw new AuthError('unknown-user')
+    if (user.email === null) completeProfile(user.id)
+    return { kind: 'user', user }
+  }
+  const fromShareLink = async (token: string): Promise<Caller> => {
+    const link = await findActiveShareLink(db, hashToken(token))
+    if (!link) throw new AuthError('invalid-share-link')
+    return { kind: 'link', link: { id: link.id, documentId: link.document_id, role: link.role } }
+  }
+  return {
+    provider,
+    async fromToken(token) {
+      if (!token) return undefined
+      if (isShareLinkToken(token)) return fromShareLink(token)
+      return toCaller(await provider.verifyAccessToken(token))
+    },
+    async fromRequest(request) {
+      const token = bearerToken(request.headers.authorization)
+      if (token && isShareLinkToken(token)) return fromShareLink(token)
+      if (provider.identifyRequest) {
+        const identity = await provider.identifyRequest(request)
+        return identity && toCaller(identity)
+      }
+      return this.fromToken(token)
+    },
+  }
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
+  return match?.[1]
+}

@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { ErrorBody } from '../../shared/api/common.ts'
+import { DocumentParams } from '../../shared/api/documents.ts'
+import {
+  CollaboratorDto,
+  CollaboratorList,
+  CollaboratorParams,
+  CreateShareLinkBody,
+  InviteBody,
+  SetRoleBody,
+  ShareLinkDto,
+  ShareLinkList,
+  ShareLinkParams,
+} from '../../shared/api/sharing.ts'
+import { ErrorCodes } from '../../shared/errors.ts'
+import { findUserByEmail, findUserById } from '../auth/users.queries.ts'
+import type { Collab } from '../collab/hocuspocus.ts'
+import type { Db, DocumentRow, MemberRole, ShareLinkRow } from '../db/schema.ts'
+import { AppError, notFound } from '../http/errors.ts'
+import { requireDocumentRole } from './access.ts'
+import { hashToken, newShareLinkToken } from './share-link-tokens.ts'
+import { insertShareLink, listShareLinks, revokeShareLink } from './share-links.queries.ts'
+import { listMembers, removeMember, upsertMember } from './sharing.queries.ts'
+
+export interface SharingRoutesOptions {
+  db: Db
+  collab: Collab
+}
+
+const security = [{ bearerAuth: [] }]
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
+const iso = (ms: number | string) => new Date(Number(ms)).toISOString()
+
+export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab }) => {
+  // Access changes reach live sockets at once: closed, or switched to read-only / read-write.
+  const applyLive = (documentId: string) =>
+    collab.liveAccess.refresh(documentId).catch((error) => app.log.error({ err: error, documentId }, 'live access refresh failed'))
+
+  app.get(
+    '/documents/:id/collaborators',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'The owner and every collaborator with their role',
+        security,
+        params: DocumentParams,
+        response: { 200: CollaboratorList, ...errors },
+      },
+    },
+    async (request) => {
+      const { caller, document } = await requireDocumentRole(db, request, request.params.id, 'viewer')
+      // People's names and emails are for people on the document, not for whoever holds a link.
+      if (caller.kind === 'link') throw new AppError(403, ErrorCodes.Forbidden, 'Share links cannot list collaborators')
+      return { items: [await ownerEntry(db, document), ...(await listMembers(db, document.id)).map(toCollaboratorDto)] }
+    },
+  )
+
+  app.put(
+    '/documents/:id/collaborators/:userId',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Add a collaborator by user id, or change their role (owner)',
+        security,
+        params: CollaboratorParams,
+        body: SetRoleBody,
+        response: { 200: CollaboratorDto, 201: CollaboratorDto, ...errors, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
+      const user = await findUserById(db, request.params.userId)
+      if (!user) throw notFound('User')
+      const status = await grant(db, document, user.id, request.body.role)
+      await applyLive(document.id)
+      return reply.code(status === 'created' ? 201 : 200).send(await memberDto(db, document.id, user.id))
+    },
+  )
+
+  app.post(
+    '/documents/:id/collaborators',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Add a collaborator by email (owner)',
+        security,
+        params: DocumentParams,
+        body: InviteBody,
+        response: { 200: CollaboratorDto, 201: CollaboratorDto, ...errors, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
+      const user = await findUserByEmail(db, request.body.email)
+      if (!user) throw notFound('User with that email')
+      const status = await grant(db, document, user.id, request.body.role)
+      await applyLive(document.id)
+      return reply.code(status === 'created' ? 201 : 200).send(await memberDto(db, document.id, user.id))
+    },
+  )
+
+  app.delete(
+    '/documents/:id/collaborators/:userId',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Remove a collaborator (owner), or leave a document (the member themself)',
+        security,
+        params: CollaboratorParams,
+        response: { 204: Type.Null(), ...errors, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { id, userId } = request.params
+      const { caller, document, role } = await requireDocumentRole(db, request, id, 'viewer')
+      const leaving = caller.kind === 'user' && caller.user.id === userId
+      if (role !== 'owner' && !leaving) throw new AppError(403, ErrorCodes.Forbidden, 'Only the owner can remove others')
+      if (document.owner_id === userId) throw new AppError(409, ErrorCodes.Conflict, 'The owner cannot be removed')
+      if (!(await removeMember(db, id, userId))) throw notFound('Collaborator')
+      await applyLive(id)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/documents/:id/share-links',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Live share links (owner); tokens are never shown again',
+        security,
+        params: DocumentParams,
+        response: { 200: ShareLinkList, ...errors },
+      },
+    },
+    async (request) => {
+      await requireDocumentRole(db, request, request.params.id, 'owner')
+      return { items: (await listShareLinks(db, request.params.id)).map((link) => toShareLinkDto(link)) }
+    },
+  )
+
+  app.post(
+    '/documents/:id/share-links',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Create a share link (owner); the token is in this response only',
+        security,
+        params: DocumentParams,
+        body: CreateShareLinkBody,
+        response: { 201: ShareLinkDto, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, document } = await requireDocumentRole(db, request, request.params.id, 'owner')
+      const expiresAt = request.body.expiresAt === undefined ? null : Date.parse(request.body.expiresAt)
+      if (expiresAt !== null && !(expiresAt > Date.now())) {
+        throw new AppError(400, ErrorCodes.InvalidInput, 'Invalid input', [
+          { path: 'body/expiresAt', message: 'must be in the future' },
+        ])
+      }
+      const token = newShareLinkToken()
+      const id = `lnk_${randomBytes(12).toString('base64url')}`
+      const createdBy = caller.kind === 'user' ? caller.user.id : caller.link.id
+      const now = Date.now()
+      await insertShareLink(db, { id, documentId: document.id, tokenHash: hashToken(token), role: request.body.role, expiresAt, createdBy }, now)
+      return reply.code(201).send({ id, role: request.body.role, expiresAt: expiresAt === null ? null : iso(expiresAt), createdAt: iso(now), token })
+    },
+  )
+
+  app.delete(
+    '/documents/:id/share-links/:linkId',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Revoke a share link (owner); its live connections are closed',
+        security,
+        params: ShareLinkParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { id, linkId } = request.params
+      await requireDocumentRole(db, request, id, 'owner')
+      if (!(await revokeShareLink(db, id, linkId))) throw notFound('Share link')
+      await applyLive(id)
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+async function grant(db: Db, document: DocumentRow, userId: string, role: MemberRole) {
+  if (document.owner_id === userId) throw new AppError(409, ErrorCodes.Conflict, 'The owner already has every right')
+  return upsertMember(db, document.id, userId, role)
+}
+
+async function ownerEntry(db: Db, document: DocumentRow): Promise<CollaboratorDto> {
+  const owner = document.owner_id ? await findUserById(db, document.owner_id) : undefined
+  return {
+    userId: document.owner_id ?? '',
+    email: owner?.email ?? null,
+    name: owner?.name ?? '',
+    role: 'owner',
+    addedAt: iso(document.created_at),
+  }
+}
+
+async function memberDto(db: Db, documentId: string, userId: string): Promise<CollaboratorDto> {
+  const member = (await listMembers(db, documentId)).find((m) => m.userId === userId)
+  if (!member) throw notFound('Collaborator')
+  return toCollaboratorDto(member)
+}
+
+function toCollaboratorDto(member: Awaited<ReturnType<typeof listMembers>>[number]): CollaboratorDto {
+  return { userId: member.userId, email: member.email, name: member.name, role: member.role, addedAt: iso(member.createdAt) }
+}
+
+function toShareLinkDto(link: ShareLinkRow): ShareLinkDto {
+  return {
+    id: link.id,
+    role: link.role,
+    expiresAt: link.expires_at === null ? null : iso(link.expires_at),
+    createdAt: iso(link.created_at),
+  }
+}

@@ -1,0 +1,56 @@
+import Type, { type Static } from 'typebox'
+import { GRANTABLE_ROLES, ROLES } from '../roles.ts'
+import { Timestamp } from './common.ts'
+import { DocumentId } from './documents.ts'
+
+export const UserId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:|-]+$' })
+export const GrantableRole = Type.Enum(GRANTABLE_ROLES)
+
+export const CollaboratorParams = Type.Object({ id: DocumentId, userId: UserId }, { additionalProperties: false })
+export const ShareLinkParams = Type.Object(
+  { id: DocumentId, linkId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
+  { additionalProperties: false },
+)
+
+export const SetRoleBody = Type.Object({ role: GrantableRole }, { additionalProperties: false })
+export const InviteBody = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 320 }), role: GrantableRole },
+  { additionalProperties: false },
+)
+
+export const CollaboratorDto = Type.Object(
+  {
+    userId: Type.String(),
+    email: Type.Union([Type.String(), Type.Null()]),
+    name: Type.String(),
+    role: Type.Enum(ROLES),
+    /** When they were added (for the owner: when the document was created). */
+    addedAt: Timestamp,
+  },
+  { $id: 'Collaborator', additionalProperties: false },
+)
+export type CollaboratorDto = Static<typeof CollaboratorDto>
+export const CollaboratorList = Type.Object({ items: Type.Array(CollaboratorDto) }, { additionalProperties: false })
+
+export const CreateShareLinkBody = Type.Object(
+  {
+    role: GrantableRole,
+    /** ISO 8601; must be in the future. Omit for a link that lasts until revoked. */
+    expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+)
+
+export const ShareLinkDto = Type.Object(
+  {
+    id: Type.String(),
+    role: GrantableRole,
+    expiresAt: Type.Union([Timestamp, Type.Null()]),
+    createdAt: Timestamp,
+    /** Only in the creation response: the server keeps a hash and can't show it again. */
+    token: Type.Optional(Type.String()),
+  },
+  { $id: 'ShareLink', additionalProperties: false },
+)
+export type ShareLinkDto = Static<typeof ShareLinkDto>
+export const ShareLinkList = Type.Object({ items: Type.Array(ShareLinkDto) }, { additionalProperties: false })

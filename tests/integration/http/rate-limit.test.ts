@@ -1,0 +1,105 @@
+import { expect, it } from 'vitest'
+import { api, type ApiResponse, createDocument, createShareLink, registerUser } from '../../helpers/api.ts'
+import { describeEachDatabase } from '../../helpers/databases.ts'
+import { startTestServer } from '../../helpers/server.ts'
+
+const LIMIT = 5
+
+function expectRateLimited(response: ApiResponse) {
+  expect(response.status).toBe(429)
+  expect(response.body).toEqual({
+    statusCode: 429,
+    code: 'rate_limited',
+    error: 'Too Many Requests',
+    message: expect.stringMatching(/rate limit/i),
+  })
+  const retryAfter = Number(response.headers.get('retry-after'))
+  expect(retryAfter).toBeGreaterThan(0)
+  expect(retryAfter).toBeLessThanOrEqual(60)
+}
+
+describeEachDatabase('rate limits', (databases) => {
+  it('gives each IP address RATE_LIMIT_PER_MINUTE requests, then 429 with Retry-After', async () => {
+    const server = await startTestServer(await databases.create(), {
+      RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    })
+    const statuses: number[] = []
+    for (let i = 0; i < LIMIT; i++) {
+      const response = await api(server, 'GET', '/documents/no-such-document')
+      statuses.push(response.status)
+      expect(response.headers.get('x-ratelimit-remaining')).toBe(String(LIMIT - 1 - i))
+    }
+    expect(statuses.every((s) => s !== 429)).toBe(true)
+    expectRateLimited(await api(server, 'GET', '/documents/no-such-document'))
+    // A token that doesn't verify spends the same IP budget: made-up tokens buy no extra requests.
+    expectRateLimited(await api(server, 'GET', '/me', { token: 'made-up-token' }))
+    // Invalid input is counted and refused too: the limit applies before the body is validated.
+    expectRateLimited(await api(server, 'POST', '/documents', { body: { title: 42 } }))
+  })
+
+  it('never limits health, readiness, metrics, the spec or the docs', async () => {
+    const server = await startTestServer(await databases.create(), { RATE_LIMIT_PER_MINUTE: '1' })
+    expect((await api(server, 'GET', '/documents/no-such-document')).status).not.toBe(429)
+    expectRateLimited(await api(server, 'GET', '/documents/no-such-document'))
+    for (let i = 0; i < 3; i++) {
+      for (const path of ['//health', '//ready', '//metrics', '//openapi.json', '//docs', '//docs/json']) {
+        const response = await api(server, 'GET', path)
+        expect(response.status, path).not.toBe(429)
+        expect(response.headers.get('x-ratelimit-limit'), path).toBeNull()
+      }
+    }
+  })
+
+  it('gives every signed-in user a budget of their own', async () => {
+    const server = await startTestServer(await databases.create(), {
+      RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    })
+    const alice = await registerUser(server, 'Alice')
+    const bob = await registerUser(server, 'Bob')
+
+    for (let i = 0; i < LIMIT; i++) {
+      expect((await api(server, 'GET', '/me', { token: alice.accessToken })).status).toBe(200)
+    }
+    expectRateLimited(await api(server, 'GET', '/me', { token: alice.accessToken }))
+
+    // Same IP, different user: untouched by Alice's requests.
+    for (let i = 0; i < LIMIT; i++) {
+      const me = await api(server, 'GET', '/me', { token: bob.accessToken })
+      expect(me).toMatchObject({ status: 200, body: { id: bob.id } })
+    }
+    expectRateLimited(await api(server, 'GET', '/me', { token: bob.accessToken }))
+
+    // And anonymous requests from that IP still have theirs.
+    expect((await api(server, 'GET', '/me')).status).toBe(401)
+  })
+
+  it('gives every share link a budget of its own, apart from its owner', async () => {
+    const server = await startTestServer(await databases.create(), {
+      RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    })
+    const owner = await registerUser(server, 'Owner')
+    const document = await createDocument(server, owner)
+    const link = await createShareLink(server, owner, document.id, 'viewer')
+
+    for (let i = 0; i < LIMIT; i++) {
+      expect((await api(server, 'GET', `/documents/${document.id}`, { token: link.token })).status).toBe(200)
+    }
+    expectRateLimited(await api(server, 'GET', `/documents/${document.id}`, { token: link.token }))
+    // The owner spent two requests (create, share) before the link spent its five.
+    expect((await api(server, 'GET', `/documents/${document.id}`, { token: owner.accessToken })).status).toBe(200)
+  })
+
+  it('keeps the stricter per-route limit of the auth routes, counted apart from the API budget', async () => {
+    const server = await startTestServer(await databases.create(), {
+      RATE_LIMIT_PER_MINUTE: '100',
+      AUTH_RATE_LIMIT_PER_MINUTE: '2',
+    })
+    const login = () =>
+      api(server, 'POST', '/auth/login', { body: { email: 'nobody@example.test', password: 'wrong-password' } })
+    expect((await login()).status).toBe(401)
+    expect((await login()).status).toBe(401)
+    expectRateLimited(await login())
+    // The API budget is separate: the same IP may still call other routes.
+    expect((await api(server, 'GET', '/documents/no-such-document')).status).not.toBe(429)
+  })
+})
