@@ -3,6 +3,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { pathToFileURL } from 'node:url'
 import * as Y from 'yjs'
 import type * as ConfigModule from '../../../server/config/config.ts'
+import type * as DocumentQueries from '../../../server/documents/documents.queries.ts'
 import type * as ServerModule from '../../../server/server.ts'
 import { childArgs } from '../lib/ipc.ts'
 import { runTarget, type StorageStats } from './common.ts'
@@ -55,6 +56,33 @@ function replay(documentName: string, root: string): string {
   }
 }
 
+/**
+ * Bench clients speak only the sync protocol, with the token `bench`. On a server with accounts
+ * (sign-in and document ownership), a bench-only first extension swaps in a real account's token
+ * and creates each document on first use, so the scenarios measure sync, not sign-up. Hocuspocus
+ * hands the same payload object to every extension, which is what makes the swap work. An older
+ * commit (`--ours-ref`) without accounts accepts any token and needs none of this.
+ */
+async function admitBenchClients(server: Awaited<ReturnType<typeof ServerModule.startServer>>): Promise<void> {
+  const response = await fetch(`${server.url}/api/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.test', password: 'bench-password', name: 'Bench' }),
+  })
+  if (response.status === 404) return
+  if (response.status !== 201) throw new Error(`bench account: ${response.status} ${await response.text()}`)
+  const { user, accessToken } = (await response.json()) as { user: { id: string }; accessToken: string }
+  const { insertDocument } = await load<typeof DocumentQueries>('server/documents/documents.queries.ts')
+  const { db } = server.database
+  server.collab.hocuspocus.configuration.extensions.unshift({
+    extensionName: 'bench-access',
+    async onAuthenticate(data: { token: string; documentName: string }) {
+      data.token = accessToken
+      await insertDocument(db, { id: data.documentName, title: data.documentName, ownerId: user.id })
+    },
+  })
+}
+
 await runTarget(async () => {
   const config = loadConfig({
     PORT: '0',
@@ -64,6 +92,7 @@ await runTarget(async () => {
     ...env,
   })
   const server = await startServer(config)
+  await admitBenchClients(server)
   return {
     port: server.port,
     path: '/collab',
