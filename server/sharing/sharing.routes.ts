@@ -38,6 +38,14 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
   const applyLive = (documentId: string) =>
     collab.liveAccess.refresh(documentId).catch((error) => app.log.error({ err: error, documentId }, 'live access refresh failed'))
 
+  /** Adds a collaborator or changes their role, and applies it to their live connections. */
+  const grant = async (document: DocumentRow, userId: string, role: MemberRole) => {
+    if (document.owner_id === userId) throw new AppError(409, ErrorCodes.Conflict, 'The owner already has every right')
+    const outcome = await upsertMember(db, document.id, userId, role)
+    await applyLive(document.id)
+    return { status: outcome === 'created' ? 201 : 200, collaborator: await memberDto(db, document.id, userId) }
+  }
+
   app.get(
     '/documents/:id/collaborators',
     {
@@ -73,9 +81,8 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
       const user = await findUserById(db, request.params.userId)
       if (!user) throw notFound('User')
-      const status = await grant(db, document, user.id, request.body.role)
-      await applyLive(document.id)
-      return reply.code(status === 'created' ? 201 : 200).send(await memberDto(db, document.id, user.id))
+      const { status, collaborator } = await grant(document, user.id, request.body.role)
+      return reply.code(status).send(collaborator)
     },
   )
 
@@ -95,9 +102,8 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
       const user = await findUserByEmail(db, request.body.email)
       if (!user) throw notFound('User with that email')
-      const status = await grant(db, document, user.id, request.body.role)
-      await applyLive(document.id)
-      return reply.code(status === 'created' ? 201 : 200).send(await memberDto(db, document.id, user.id))
+      const { status, collaborator } = await grant(document, user.id, request.body.role)
+      return reply.code(status).send(collaborator)
     },
   )
 
@@ -189,11 +195,6 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       return reply.code(204).send(null)
     },
   )
-}
-
-async function grant(db: Db, document: DocumentRow, userId: string, role: MemberRole) {
-  if (document.owner_id === userId) throw new AppError(409, ErrorCodes.Conflict, 'The owner already has every right')
-  return upsertMember(db, document.id, userId, role)
 }
 
 async function ownerEntry(db: Db, document: DocumentRow): Promise<CollaboratorDto> {
