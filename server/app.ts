@@ -52,6 +52,7 @@ export async function buildApp(
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),
+    metrics: collab.metrics,
   })
 
   // OpenAPI first: it collects every route registered after it.

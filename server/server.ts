@@ -52,17 +52,23 @@ export async function startServer(
 
 async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): Promise<void> {
   const { collab, log } = app
+  const { hocuspocus, updateLog } = collab
   const started = Date.now()
+  const timeLeft = () => Date.now() - started < timeoutMs
   await app.websockets.close()
-  // Sockets are closed; run the debounced stores now instead of waiting out the debounce.
-  collab.hocuspocus.flushPendingStores()
-  let { failed } = await collab.updateLog.flushAll()
-  while (failed.length > 0 && Date.now() - started < timeoutMs) {
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    ;({ failed } = await collab.updateLog.flushAll())
-  }
+  // The sockets are closed, but Hocuspocus may still be applying their last messages; its
+  // disconnect path then stores each document and unloads it. Wait for that, running the
+  // debounced stores now rather than at the end of their debounce, and retrying failed ones.
+  let failed: string[] = []
+  do {
+    hocuspocus.flushPendingStores()
+    ;({ failed } = await updateLog.flushAll())
+    if (hocuspocus.getDocumentsCount() === 0 && failed.length === 0) break
+    await new Promise((resolve) => setTimeout(resolve, failed.length > 0 ? 250 : 10))
+  } while (timeLeft())
   if (failed.length > 0) log.error({ documents: failed }, 'shutdown: some updates could not be stored')
-  await collab.updateLog.stop()
+  collab.liveAccess.stop()
+  await updateLog.stop()
   await app.http.close()
   await database.close()
   log.info({ ms: Date.now() - started }, 'shutdown complete')

@@ -1,5 +1,4 @@
-import type { beforeSyncPayload, Extension, onAuthenticatePayload } from '@hocuspocus/server'
-import * as Y from 'yjs'
+import type { Extension, onAuthenticatePayload } from '@hocuspocus/server'
 import { CloseEvents } from '../../shared/close-codes.ts'
 import { isValidDocumentId } from '../../shared/documents.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
@@ -7,17 +6,14 @@ import { AuthError, authorId } from '../auth/caller.ts'
 import type { Db } from '../db/schema.ts'
 import { findDocument } from '../documents/documents.queries.ts'
 import { resolveRole } from '../sharing/access.ts'
-import type { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
 import type { LiveAccess } from './live-access.ts'
-
-const SYNC_STEP_2 = 1
-const SYNC_UPDATE = 2
 
 /**
  * Decides who may open a document, on both socket paths: a missing or bad token is refused as
  * unauthorized, an unknown document and one the caller may not see alike as not-found, and viewers
- * get a read-only connection whose document updates are dropped (and counted).
+ * get a read-only connection: Hocuspocus refuses their document updates, and the transports count
+ * each refusal (`CollabMetrics.droppedReadOnlyUpdates`).
  */
 export class DocumentAccessExtension implements Extension<CollabContext> {
   extensionName = 'document-access'
@@ -25,13 +21,11 @@ export class DocumentAccessExtension implements Extension<CollabContext> {
   priority = 200
   readonly #db: Db
   readonly #authenticator: Authenticator
-  readonly #metrics: CollabMetrics
   readonly #liveAccess: LiveAccess
 
-  constructor(deps: { db: Db; authenticator: Authenticator; metrics: CollabMetrics; liveAccess: LiveAccess }) {
+  constructor(deps: { db: Db; authenticator: Authenticator; liveAccess: LiveAccess }) {
     this.#db = deps.db
     this.#authenticator = deps.authenticator
-    this.#metrics = deps.metrics
     this.#liveAccess = deps.liveAccess
   }
 
@@ -57,12 +51,4 @@ export class DocumentAccessExtension implements Extension<CollabContext> {
     return { user: { id: authorId(caller) }, caller, role }
   }
 
-  // Hocuspocus refuses these already; counting them tells operators a client UI lets viewers type.
-  async beforeSync({ connection, type, payload, document }: beforeSyncPayload<CollabContext>): Promise<void> {
-    if (!connection.readOnly) return
-    const changes =
-      type === SYNC_UPDATE ||
-      (type === SYNC_STEP_2 && !Y.snapshotContainsUpdate(Y.snapshot(document), payload))
-    if (changes) this.#metrics.droppedReadOnlyUpdates += 1
-  }
 }

@@ -48,6 +48,20 @@ export function readClientFrameHeader(frame: Uint8Array): FrameHeader | undefine
   }
 }
 
+/**
+ * True for `[address][8 SyncStatus][0]`: Hocuspocus refusing a document update, which it does only
+ * for read-only (viewer) connections.
+ */
+export function isRefusedUpdateAck(frame: Uint8Array): boolean {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    decoding.readVarString(decoder)
+    return decoding.readVarUint(decoder) === HocuspocusMessage.SyncStatus && decoding.readVarInt(decoder) === 0
+  } catch {
+    return false
+  }
+}
+
 /** `[varString documentName][2 Auth][0 Token][varString token]`: what a HocuspocusProvider sends first. */
 export function encodeAuthFrame(documentName: string, token: string): Uint8Array {
   const encoder = encoding.createEncoder()

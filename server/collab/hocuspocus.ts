@@ -35,7 +35,7 @@ export function createCollab(
     flushDelay: 0,
     flushMaxBytes: config.broadcastFlushMaxBytes,
     extensions: [
-      new DocumentAccessExtension({ db, authenticator, metrics, liveAccess }),
+      new DocumentAccessExtension({ db, authenticator, liveAccess }),
       new MessageValidationExtension(metrics),
       updateLog,
     ],

@@ -1,11 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Hocuspocus } from '@hocuspocus/server'
+import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { CloseEvents } from '../../shared/close-codes.ts'
 import { isValidDocumentId } from '../../shared/documents.ts'
+import type { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
+import { UpdateCoalescer } from './update-coalescer.ts'
 import { readClientFrameHeader } from './frames.ts'
 import { toWebRequest } from './web-request.ts'
 import { bridgeYWebsocket } from './y-websocket-bridge.ts'
@@ -23,7 +25,7 @@ export interface WebSocketGateway {
 export function attachWebSockets(
   server: Server,
   hocuspocus: Hocuspocus<CollabContext>,
-  options: { maxMessageBytes: number; log: FastifyBaseLogger },
+  options: { maxMessageBytes: number; log: FastifyBaseLogger; metrics: CollabMetrics },
 ): WebSocketGateway {
   // ws enforces maxPayload while reading and closes with 1009 before buffering an oversized frame.
   const wss = new WebSocketServer({
@@ -45,7 +47,9 @@ export function attachWebSockets(
       if (documentName === undefined || !isValidDocumentId(documentName))
         return refuseUpgrade(socket, 404, 'Not Found')
       const token = url.searchParams.get('token') ?? ''
-      wss.handleUpgrade(req, socket, head, (ws) => bridgeYWebsocket(hocuspocus, ws, req, documentName, token))
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        bridgeYWebsocket(hocuspocus, ws, req, documentName, token, options.metrics),
+      )
       return
     }
     refuseUpgrade(socket, 404, 'Not Found')
@@ -53,19 +57,38 @@ export function attachWebSockets(
   server.on('upgrade', onUpgrade)
 
   const serveCollab = (ws: WebSocket, req: IncomingMessage) => {
-    const connection = hocuspocus.handleConnection(ws, toWebRequest(req), { via: 'collab' })
+    const socket: WebSocketLike = {
+      get readyState() {
+        return ws.readyState
+      },
+      send: (data) => coalescer.fromServer(data as Uint8Array),
+      close: (code, reason) => ws.close(code, reason),
+    }
+    const connection = hocuspocus.handleConnection(socket, toWebRequest(req), { via: 'collab' })
+    const coalescer = new UpdateCoalescer(
+      (frame) => connection.handleMessage(frame),
+      (frame, times) => {
+        for (let i = 0; i < times; i++) ws.send(frame)
+      },
+      (updates) => {
+        options.metrics.droppedReadOnlyUpdates += updates
+      },
+    )
     let closed = false
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (closed || !isBinary) return
       if (!readClientFrameHeader(data)) {
         closed = true
+        coalescer.flush()
         ws.close(CloseEvents.InvalidMessage.code, CloseEvents.InvalidMessage.reason)
         return
       }
-      connection.handleMessage(data)
+      coalescer.fromClient(data)
     })
     ws.once('close', (code: number, reason: Buffer) => {
       closed = true
+      // Updates received before the close still count.
+      coalescer.flush()
       connection.handleClose({ code, reason: reason.toString() })
     })
     ws.on('error', (error) => {

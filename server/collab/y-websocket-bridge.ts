@@ -3,7 +3,8 @@ import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server'
 import type { WebSocket } from 'ws'
 import { type CloseEvent, CloseEvents } from '../../shared/close-codes.ts'
 import type { CollabContext } from './context.ts'
-import { encodeAuthFrame, HocuspocusMessage, prefixWithDocumentName } from './frames.ts'
+import type { CollabMetrics } from './collab-metrics.ts'
+import { encodeAuthFrame, HocuspocusMessage, isRefusedUpdateAck, prefixWithDocumentName } from './frames.ts'
 import { toWebRequest } from './web-request.ts'
 import { encodePong, translateServerFrame } from './y-websocket-protocol.ts'
 
@@ -25,6 +26,7 @@ export function bridgeYWebsocket(
   req: IncomingMessage,
   documentName: string,
   token: string,
+  metrics: CollabMetrics,
 ): void {
   let closed = false
   const closeSocket = ({ code, reason }: CloseEvent) => {
@@ -38,6 +40,7 @@ export function bridgeYWebsocket(
     },
     send(data) {
       if (closed || socket.readyState !== socket.OPEN) return
+      if (isRefusedUpdateAck(data as Uint8Array)) metrics.droppedReadOnlyUpdates += 1
       const action = translateServerFrame(data as Uint8Array)
       switch (action.action) {
         case 'send':

@@ -148,6 +148,7 @@ describeEachDatabase('documents REST', (databases) => {
     const client = connectHocuspocus(first, 'closed-doc', { token: alice.accessToken })
     await client.synced
     client.doc.getText('default').insert(0, 'persisted')
+    await expect.poll(() => first.collab.hocuspocus.documents.get('closed-doc')?.getText('default').toString()).toBe('persisted')
     await expect.poll(() => first.collab.updateLog.pendingCount('closed-doc'), { timeout: 5_000 }).toBe(0)
     await first.close()
 
