@@ -17,6 +17,18 @@ interface ParsedFrame {
   rest: number
 }
 
+/** The message type after the address, without decoding the address. */
+function peekType(frame: Uint8Array): number | undefined {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    const addressLength = decoding.readVarUint(decoder)
+    decoder.pos += addressLength
+    return decoding.readVarUint(decoder)
+  } catch {
+    return undefined
+  }
+}
+
 function parse(frame: Uint8Array): ParsedFrame | undefined {
   try {
     const decoder = decoding.createDecoder(frame)
@@ -90,6 +102,13 @@ export class UpdateCoalescer {
 
   /** A frame from Hocuspocus to the client. */
   fromServer(frame: Uint8Array): void {
+    // Broadcasts go to every connection of a document: skip the full parse for the many frames
+    // (updates, awareness) that need no bookkeeping.
+    const type = peekType(frame)
+    if (type !== HocuspocusMessage.SyncStatus && type !== HocuspocusMessage.Close && type !== HocuspocusMessage.Auth) {
+      this.#send(frame, 1)
+      return
+    }
     const parsed = parse(frame)
     if (parsed?.type === HocuspocusMessage.SyncStatus) {
       const times = this.#acks.get(parsed.address)?.shift() ?? 1
