@@ -26,6 +26,12 @@ export interface App {
   log: FastifyBaseLogger
 }
 
+/** A hop count becomes "trust the first n hops" (Fastify's types take it only as a function). */
+function fastifyTrustProxy(value: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return typeof value === 'boolean' ? value : [...value]
+}
+
 /** Composes the capabilities into one Fastify app; owns no logic of its own. */
 export async function buildApp(
   config: Config,
@@ -34,6 +40,7 @@ export async function buildApp(
   const http = Fastify({
     logger: deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Long ids get the schema's 400 with details rather than a bare 414.
     routerOptions: { maxParamLength: 1024 },
     forceCloseConnections: true,

@@ -39,6 +39,7 @@ export const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.Optional(Type.String()),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
+  TRUST_PROXY: Type.String({ pattern: '^(true|false|\\d+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$', default: 'false' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
 })
 
@@ -71,6 +72,11 @@ export interface Config {
   readonly rateLimitPerMinute: number
   readonly authRateLimitPerMinute: number
   readonly bodyLimitBytes: number
+  /**
+   * Which proxies' X-Forwarded-For to believe (Fastify `trustProxy`): client IPs drive the
+   * anonymous rate limit, so behind a load balancer this must be set or everyone shares its budget.
+   */
+  readonly trustProxy: boolean | number | readonly string[]
 }
 
 /** Clerk when its keys are set, else the built-in email/password provider. */
@@ -135,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     port: e.PORT,
     host: e.HOST,
     database: Object.freeze(database),
@@ -177,6 +184,14 @@ function authConfig(e: Env): AuthConfig | string {
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
   })
+}
+
+/** `true`, `false`, a hop count, or a comma-separated list of proxy addresses / CIDR ranges. */
+function parseTrustProxy(value: string): boolean | number | readonly string[] {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^\d+$/.test(value)) return Number(value)
+  return Object.freeze(splitList(value))
 }
 
 function splitList(value: string | undefined): string[] {

@@ -37,6 +37,20 @@ describeEachDatabase('rate limits', (databases) => {
     expectRateLimited(await api(server, 'POST', '/documents', { body: { title: 42 } }))
   })
 
+  it('counts clients behind a trusted proxy by their forwarded address, and only then', async () => {
+    for (const [trustProxy, separate] of [['127.0.0.1', true], ['false', false]] as const) {
+      const server = await startTestServer(await databases.create(), {
+        RATE_LIMIT_PER_MINUTE: String(LIMIT),
+        TRUST_PROXY: trustProxy,
+      })
+      const from = (ip: string) => api(server, 'GET', '/documents/nope', { headers: { 'x-forwarded-for': ip } })
+      for (let i = 0; i < LIMIT; i++) expect((await from('203.0.113.1')).status).not.toBe(429)
+      expectRateLimited(await from('203.0.113.1'))
+      // Another client behind the same proxy has its own budget only when the proxy is trusted.
+      expect((await from('203.0.113.2')).status === 429, `TRUST_PROXY=${trustProxy}`).toBe(!separate)
+    }
+  })
+
   it('never limits health, readiness, metrics, the spec or the docs', async () => {
     const server = await startTestServer(await databases.create(), { RATE_LIMIT_PER_MINUTE: '1' })
     expect((await api(server, 'GET', '/documents/no-such-document')).status).not.toBe(429)
