@@ -1,7 +1,8 @@
 import { type Connection, type Hocuspocus, OutgoingMessage } from '@hocuspocus/server'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseEvents } from '../../shared/close-codes.ts'
-import type { Caller } from '../auth/caller.ts'
+import type { Role } from '../../shared/roles.ts'
+import { authorId, type Caller } from '../auth/caller.ts'
 import type { Db } from '../db/schema.ts'
 import { findDocument } from '../documents/documents.queries.ts'
 import { resolveRole } from '../sharing/access.ts'
@@ -33,9 +34,16 @@ export class LiveAccess {
     const live = this.#hocuspocus?.documents.get(documentId)
     if (!live) return
     const document = await findDocument(this.#db, documentId)
+    // One lookup per caller, not per connection: a user often has several tabs open.
+    const roles = new Map<string, Promise<Role | undefined>>()
     for (const connection of live.getConnections() as Connection<CollabContext>[]) {
       const caller = connection.context?.caller
-      const role = document && caller && (await this.#currentRole(caller, document))
+      let role: Role | undefined
+      if (document && caller) {
+        const key = authorId(caller)
+        if (!roles.has(key)) roles.set(key, this.#currentRole(caller, document))
+        role = await roles.get(key)
+      }
       if (!role) {
         connection.close({ ...CloseEvents.NotFound })
         continue

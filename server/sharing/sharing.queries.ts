@@ -10,7 +10,7 @@ export async function findMemberRole(db: Db, documentId: string, userId: string)
   return row?.role
 }
 
-export async function listMembers(db: Db, documentId: string) {
+function membersQuery(db: Db, documentId: string) {
   return db
     .selectFrom('document_members')
     .innerJoin('users', 'users.id', 'document_members.user_id')
@@ -22,8 +22,16 @@ export async function listMembers(db: Db, documentId: string) {
       'document_members.created_at as createdAt',
     ])
     .where('document_members.document_id', '=', documentId)
-    .orderBy('document_members.created_at', 'asc')
-    .execute()
+}
+
+export async function listMembers(db: Db, documentId: string) {
+  return membersQuery(db, documentId).orderBy('document_members.created_at', 'asc').execute()
+}
+
+export type MemberRow = Awaited<ReturnType<typeof listMembers>>[number]
+
+export async function findMember(db: Db, documentId: string, userId: string): Promise<MemberRow | undefined> {
+  return membersQuery(db, documentId).where('document_members.user_id', '=', userId).executeTakeFirst()
 }
 
 /** Adds a member or changes their role. Returns 'created' or 'updated'. */

@@ -22,7 +22,7 @@ import { AppError, notFound } from '../http/errors.ts'
 import { requireDocumentRole } from './access.ts'
 import { hashToken, newShareLinkToken } from './share-link-tokens.ts'
 import { insertShareLink, listShareLinks, revokeShareLink } from './share-links.queries.ts'
-import { listMembers, removeMember, upsertMember } from './sharing.queries.ts'
+import { findMember, listMembers, type MemberRow, removeMember, upsertMember } from './sharing.queries.ts'
 
 export interface SharingRoutesOptions {
   db: Db
@@ -209,12 +209,12 @@ async function ownerEntry(db: Db, document: DocumentRow): Promise<CollaboratorDt
 }
 
 async function memberDto(db: Db, documentId: string, userId: string): Promise<CollaboratorDto> {
-  const member = (await listMembers(db, documentId)).find((m) => m.userId === userId)
+  const member = await findMember(db, documentId, userId)
   if (!member) throw notFound('Collaborator')
   return toCollaboratorDto(member)
 }
 
-function toCollaboratorDto(member: Awaited<ReturnType<typeof listMembers>>[number]): CollaboratorDto {
+function toCollaboratorDto(member: MemberRow): CollaboratorDto {
   return { userId: member.userId, email: member.email, name: member.name, role: member.role, addedAt: iso(member.createdAt) }
 }
 
