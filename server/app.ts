@@ -4,6 +4,7 @@ import { authPlugin } from './auth/auth.plugin.ts'
 import { createAuthenticator } from './auth/authenticator.ts'
 import { meRoutes } from './auth/me.routes.ts'
 import { createIdentityProvider } from './auth/providers.ts'
+import { SessionEvents } from './auth/session-events.ts'
 import { type Collab, createCollab } from './collab/hocuspocus.ts'
 import { attachWebSockets, type WebSocketGateway } from './collab/websocket.ts'
 import type { Config } from './config/config.ts'
@@ -53,9 +54,10 @@ export async function buildApp(
   })
 
   const { db } = deps.database
-  const provider = await createIdentityProvider(config, { db, log: http.log })
+  const sessions = new SessionEvents(http.log)
+  const provider = await createIdentityProvider(config, { db, log: http.log, sessions })
   const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
-  const collab = createCollab(config, { db, log: http.log, authenticator })
+  const collab = createCollab(config, { db, log: http.log, authenticator, sessions })
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),

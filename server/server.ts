@@ -68,6 +68,7 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   } while (timeLeft())
   if (failed.length > 0) log.error({ documents: failed }, 'shutdown: some updates could not be stored')
   collab.liveAccess.stop()
+  collab.socketSessions.stop()
   await updateLog.stop()
   await app.http.close()
   await database.close()

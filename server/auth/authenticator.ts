@@ -29,7 +29,7 @@ export function createAuthenticator(db: Db, provider: IdentityProvider, log?: Fa
     const user = await mirrorUser(db, identity, { createIfMissing: provider.kind === 'clerk' })
     if (!user) throw new AuthError('unknown-user')
     if (user.email === null) completeProfile(user.id)
-    return { kind: 'user', user }
+    return { kind: 'user', user, session: { id: identity.sessionId, expiresAt: identity.expiresAt } }
   }
   const fromShareLink = async (token: string): Promise<Caller> => {
     const link = await findActiveShareLink(db, hashToken(token))

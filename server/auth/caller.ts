@@ -7,9 +7,17 @@ export interface AuthUser {
   name: string
 }
 
+/** The sign-in behind a user's token, when the provider names one. */
+export interface CallerSession {
+  /** Built-in: the refresh-token family; Clerk: the session id. */
+  id?: string
+  /** When the token expires (ms since epoch). */
+  expiresAt?: number
+}
+
 /** Who is calling: a user, or the holder of a share link (which only reaches its own document). */
 export type Caller =
-  | { kind: 'user'; user: AuthUser }
+  | { kind: 'user'; user: AuthUser; session?: CallerSession }
   | { kind: 'link'; link: { id: string; documentId: string; role: GrantableRole } }
 
 /** How the update log names the author of an edit. */

@@ -1,10 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
+/**
+ * Clock skew tolerated on token expiry, by REST and sockets alike. Instances behind one load
+ * balancer drift a little, and Clerk's `verifyToken` allows the same 5 s by default.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 5
+
 /** What a provider vouches for after verifying a user's access token. */
 export interface VerifiedIdentity {
   userId: string
   email?: string | null
   name?: string | null
+  /** The sign-in the token belongs to (built-in: its refresh-token family; Clerk: `sid`). */
+  sessionId?: string
+  /** When the token stops being valid (ms since epoch); sockets opened with it close then. */
+  expiresAt?: number
 }
 
 /**

@@ -9,6 +9,8 @@ export interface CollabContext {
   /** Who authenticated the connection, and the role they hold now (kept current by LiveAccess). */
   caller?: Caller
   role?: Role
+  /** When the connection's current token was presented (ms); paces the request for a fresh one. */
+  tokenReceivedAt?: number
   /** Which wire protocol the socket speaks. */
   via?: 'collab' | 'y-websocket'
   /** For server-side edits: the log kind to record (a restore, an import). */

@@ -4,26 +4,37 @@ import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { UpdateLogExtension } from '../versions/update-log.extension.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
+import type { SessionEvents } from '../auth/session-events.ts'
 import { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
 import { LiveAccess } from './live-access.ts'
 import { DocumentAccessExtension } from './document-access.extension.ts'
 import { MessageValidationExtension } from './message-validation.extension.ts'
+import { SocketSessions } from './socket-sessions.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
   updateLog: UpdateLogExtension
   liveAccess: LiveAccess
+  socketSessions: SocketSessions
   metrics: CollabMetrics
 }
 
 export function createCollab(
   config: Config,
-  deps: { db: Db; log: FastifyBaseLogger; authenticator: Authenticator },
+  deps: { db: Db; log: FastifyBaseLogger; authenticator: Authenticator; sessions: SessionEvents },
 ): Collab {
   const { db, log, authenticator } = deps
   const metrics = new CollabMetrics()
   const liveAccess = new LiveAccess(db, log.child({ module: 'live-access' }))
+  const socketLog = log.child({ module: 'socket-access' })
+  const socketSessions = new SocketSessions({
+    db,
+    log: socketLog,
+    authenticator,
+    sessions: deps.sessions,
+    checkIntervalMs: config.sessionCheckIntervalSeconds * 1000,
+  })
   const updateLog = new UpdateLogExtension({ db, log: log.child({ module: 'update-log' }) })
   const hocuspocus = new Hocuspocus<CollabContext>({
     quiet: true,
@@ -35,11 +46,13 @@ export function createCollab(
     flushDelay: 0,
     flushMaxBytes: config.broadcastFlushMaxBytes,
     extensions: [
-      new DocumentAccessExtension({ db, authenticator, liveAccess }),
+      new DocumentAccessExtension({ db, authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
       new MessageValidationExtension(metrics),
+      }),
       updateLog,
     ],
   })
   liveAccess.attach(hocuspocus)
-  return { hocuspocus, updateLog, liveAccess, metrics }
+  socketSessions.attach(hocuspocus)
+  return { hocuspocus, updateLog, liveAccess, socketSessions, metrics }
 }

@@ -8,11 +8,12 @@ import { findDocument } from '../documents/documents.queries.ts'
 import { resolveRole } from '../sharing/access.ts'
 import { findShareLinkById } from '../sharing/share-links.queries.ts'
 import type { CollabContext } from './context.ts'
+import { denyConnection } from './deny.ts'
 
 /**
  * Applies access changes to live connections: after a role change, a removal, a revoked or expired
- * link, or a deleted document, every connection to the document is re-checked at once and closed
- * (not-found) or switched to read-only / read-write.
+ * link, or a deleted document, every connection to the document is re-checked at once and ended
+ * (permission-denied `not-found`, then closed) or switched to read-only / read-write.
  */
 export class LiveAccess {
   #hocuspocus: Hocuspocus<CollabContext> | undefined
@@ -45,8 +46,11 @@ export class LiveAccess {
         role = await roles.get(key)
       }
       if (!role) {
-        connection.close({ ...CloseEvents.NotFound })
+        denyConnection(connection, CloseEvents.NotFound.reason, this.#log, { revoked: true })
         continue
+      }
+      if (connection.context.role !== role) {
+        this.#log.debug({ socketId: connection.socketId, documentId, from: connection.context.role, to: role }, 'live connection role changed')
       }
       connection.context.role = role
       const wasReadOnly = connection.readOnly
@@ -63,7 +67,9 @@ export class LiveAccess {
   /** Closes every live connection to a document (it is being deleted). */
   closeAll(documentId: string): void {
     const live = this.#hocuspocus?.documents.get(documentId)
-    for (const connection of live?.getConnections() ?? []) connection.close({ ...CloseEvents.NotFound })
+    for (const connection of live?.getConnections() ?? []) {
+      denyConnection(connection as Connection<CollabContext>, CloseEvents.NotFound.reason, this.#log, { deleted: true })
+    }
   }
 
   /** Makes sure connections through a link with an expiry are closed when it passes. */

@@ -25,11 +25,14 @@ export const EnvSchema = Type.Object({
   STORE_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 2_000 }),
   STORE_MAX_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   BROADCAST_FLUSH_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, default: 16_384 }),
+  PRESENCE_MAX_CLIENT_IDS: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  PRESENCE_MAX_STATE_BYTES: Type.Integer({ minimum: 256, maximum: 1024 * 1024, default: 16_384 }),
   CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
+  SESSION_CHECK_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 30 }),
   CLERK_PUBLISHABLE_KEY: Type.Optional(Type.String({ pattern: '^pk_(test|live)_' })),
   CLERK_SECRET_KEY: Type.Optional(Type.String({ pattern: '^sk_(test|live)_' })),
   CLERK_JWT_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -39,6 +42,10 @@ export const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.Optional(Type.String()),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
+  LOGIN_FAILURES_PER_EMAIL: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
+  LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  SHARE_LINKS_PER_DOCUMENT_PER_HOUR: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
+  INVITATIONS_PER_HOUR: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50 }),
   TRUST_PROXY: Type.String({ pattern: '^(true|false|\\d+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$', default: 'false' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
 })
@@ -63,14 +70,24 @@ export interface Config {
   readonly storeMaxDebounceMs: number
   /** Caps how many bytes of updates are merged into one broadcast (see collab/hocuspocus.ts). */
   readonly broadcastFlushMaxBytes: number
+  /** Awareness client ids one connection may announce (see collab/presence.extension.ts). */
+  readonly presenceMaxClientIds: number
+  /** Largest awareness state accepted, in bytes of JSON after the server stamps the identity. */
+  readonly presenceMaxStateBytes: number
   /** Root whose plain text `?format=text` returns. */
   readonly contentTextRoot: string
   readonly shutdownTimeoutMs: number
   readonly auth: AuthConfig
+  /** How often live sockets are checked against the database (account deleted, sign-in revoked). */
+  readonly sessionCheckIntervalSeconds: number
   /** Allowed browser origins; empty = CORS off (same-origin only). `*` allows any. */
   readonly corsOrigins: readonly string[]
   readonly rateLimitPerMinute: number
   readonly authRateLimitPerMinute: number
+  /** Share links an owner may create on one document per hour. */
+  readonly shareLinksPerDocumentPerHour: number
+  /** Invitations (by email) one user may send per hour, across documents. */
+  readonly invitationsPerHour: number
   readonly bodyLimitBytes: number
   /**
    * Which proxies' X-Forwarded-For to believe (Fastify `trustProxy`): client IPs drive the
@@ -98,6 +115,9 @@ export type AuthConfig =
       readonly secret: string | undefined
       readonly accessTokenTtlSeconds: number
       readonly refreshTokenTtlSeconds: number
+      /** Failed sign-ins one email may collect per window before sign-in answers 429 for it. */
+      readonly loginFailuresPerEmail: number
+      readonly loginFailureWindowSeconds: number
     }
 
 export class ConfigError extends Error {
@@ -137,9 +157,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (typeof auth === 'string') throw new ConfigError([auth])
   return Object.freeze({
     auth,
+    sessionCheckIntervalSeconds: e.SESSION_CHECK_INTERVAL_SECONDS,
     corsOrigins: Object.freeze(splitList(e.CORS_ORIGINS)),
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
+    shareLinksPerDocumentPerHour: e.SHARE_LINKS_PER_DOCUMENT_PER_HOUR,
+    invitationsPerHour: e.INVITATIONS_PER_HOUR,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     port: e.PORT,
@@ -153,6 +176,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storeDebounceMs: e.STORE_DEBOUNCE_MS,
     storeMaxDebounceMs: e.STORE_MAX_DEBOUNCE_MS,
     broadcastFlushMaxBytes: e.BROADCAST_FLUSH_MAX_BYTES,
+    presenceMaxClientIds: e.PRESENCE_MAX_CLIENT_IDS,
+    presenceMaxStateBytes: e.PRESENCE_MAX_STATE_BYTES,
     contentTextRoot: e.CONTENT_TEXT_ROOT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   })
@@ -183,6 +208,8 @@ function authConfig(e: Env): AuthConfig | string {
     secret: e.AUTH_SECRET,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    loginFailuresPerEmail: e.LOGIN_FAILURES_PER_EMAIL,
+    loginFailureWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
   })
 }
 

@@ -18,7 +18,7 @@ export interface HocuspocusClient {
 export function connectHocuspocus(
   server: Pick<TestServer, 'wsUrl'>,
   documentName: string,
-  options: { token?: string; doc?: Y.Doc } = {},
+  options: { token?: string | (() => string) | (() => Promise<string>); doc?: Y.Doc } = {},
 ): HocuspocusClient {
   const doc = options.doc ?? new Y.Doc()
   const socket = new HocuspocusProviderWebsocket({

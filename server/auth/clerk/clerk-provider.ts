@@ -181,7 +181,9 @@ export function identityFromClaims(claims: Record<string, unknown>): VerifiedIde
   // A pending session (e.g. one that must still choose an organisation) is not signed in yet;
   // `getAuth` reports it signed out, and sockets must agree.
   if (claims.sts === 'pending') throw new AuthError('session-pending')
-  return { userId, email: emailFromClaims(claims), name: nameFromClaims(claims) }
+  const sessionId = typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined
+  const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : undefined
+  return { userId, email: emailFromClaims(claims), name: nameFromClaims(claims), sessionId, expiresAt }
 }
 
 function emailFromClaims(claims: Record<string, unknown>): string | undefined {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { AuthError } from '../caller.ts'
+import { CLOCK_TOLERANCE_SECONDS } from '../identity-provider.ts'
 
 /** Claims every access token carries and every verification checks. */
 export const ACCESS_TOKEN_ISSUER = 'yjs-collab-server'
@@ -8,21 +9,24 @@ export const ACCESS_TOKEN_AUDIENCE = 'yjs-collab-server'
 /** RFC 9068's type for access tokens, so no other JWT signed with the same secret passes for one. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
 
-// Clocks of instances behind one load balancer drift a little; a few seconds is not a security gap.
-const CLOCK_TOLERANCE_SECONDS = 5
 
 export interface AccessTokens {
   readonly ttlSeconds: number
-  sign(userId: string): Promise<string>
-  /** The user id (`sub`) of a valid token; throws `AuthError('token-expired' | 'token-invalid')`. */
-  verify(token: string): Promise<{ userId: string }>
+  /** A token for `userId`, tied to the sign-in (refresh-token family) `sessionId` as its `sid` claim. */
+  sign(userId: string, sessionId: string): Promise<string>
+  /**
+   * Who a valid token names, its sign-in and when it expires (ms); throws
+   * `AuthError('token-expired' | 'token-invalid')`. Tokens minted before `sid` existed have none.
+   */
+  verify(token: string): Promise<{ userId: string; sessionId?: string; expiresAt: number }>
 }
 
 export function createAccessTokens(secret: Uint8Array, ttlSeconds: number): AccessTokens {
   return {
     ttlSeconds,
-    sign: (userId) =>
-      new SignJWT()
+    sign: (userId, sessionId) =>
+      // `sid` lets a sign-out find the sockets opened with this sign-in's tokens.
+      new SignJWT({ sid: sessionId })
         .setProtectedHeader({ alg: 'HS256', typ: ACCESS_TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(ACCESS_TOKEN_ISSUER)
@@ -42,8 +46,9 @@ export function createAccessTokens(secret: Uint8Array, ttlSeconds: number): Acce
           requiredClaims: ['sub', 'exp', 'iat', 'jti'],
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
         })
-        if (!payload.sub) throw new AuthError('token-invalid')
-        return { userId: payload.sub }
+        if (!payload.sub || typeof payload.exp !== 'number') throw new AuthError('token-invalid')
+        const sessionId = typeof payload.sid === 'string' && payload.sid !== '' ? payload.sid : undefined
+        return { userId: payload.sub, sessionId, expiresAt: payload.exp * 1000 }
       } catch (error) {
         if (error instanceof errors.JWTExpired) throw new AuthError('token-expired')
         if (error instanceof errors.JOSEError) throw new AuthError('token-invalid')

@@ -11,7 +11,7 @@ import { AuthError, type AuthUser } from '../caller.ts'
 import { findUserByEmail, findUserById, insertUser, normaliseEmail, toAuthUser } from '../users.queries.ts'
 import type { AccessTokens } from './access-tokens.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
-import type { RefreshTokens } from './refresh-tokens.ts'
+import type { IssuedRefreshToken, RefreshTokens } from './refresh-tokens.ts'
 
 export interface LocalAuthRoutesOptions {
   db: Db
@@ -37,10 +37,10 @@ export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> 
     if (typeof body.name === 'string') body.name = body.name.trim()
   })
 
-  const session = async (user: AuthUser, refreshToken: string) => ({
+  const session = async (user: AuthUser, refresh: IssuedRefreshToken) => ({
     user,
-    accessToken: await accessTokens.sign(user.id),
-    refreshToken,
+    accessToken: await accessTokens.sign(user.id, refresh.familyId),
+    refreshToken: refresh.token,
     expiresIn: accessTokens.ttlSeconds,
   })
 
@@ -113,7 +113,7 @@ export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> 
       }
       const row = await findUserById(db, rotated.userId)
       if (!row) throw new AppError(401, ErrorCodes.Unauthorized, 'Refresh token refused: unknown-user')
-      return session(toAuthUser(row), rotated.refreshToken)
+      return session(toAuthUser(row), rotated)
     },
   )
 
@@ -125,8 +125,8 @@ export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> 
         tags: ['auth'],
         summary: 'Sign out: revoke the refresh token and every token of its sign-in',
         description:
-          'Always 204, also for unknown or already revoked tokens. Access tokens already issued stay ' +
-          'valid until they expire.',
+          'Always 204, also for unknown or already revoked tokens. Sockets opened with access tokens of ' +
+          'this sign-in are closed (unauthorized:signed-out); on REST those tokens stay valid until they expire.',
         body: RefreshTokenBody,
         response: { 204: Type.Null(), ...errors },
       },

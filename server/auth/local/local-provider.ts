@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AuthConfig } from '../../config/config.ts'
 import type { Db } from '../../db/schema.ts'
 import type { IdentityProvider } from '../identity-provider.ts'
+import type { SessionEvents } from '../session-events.ts'
 import { createAccessTokens } from './access-tokens.ts'
 import { loadAuthSecret } from './auth-secret.ts'
 import { localAuthRoutes } from './local-auth.routes.ts'
@@ -17,12 +18,16 @@ const DEFAULT_AUTH_RATE_LIMIT_PER_MINUTE = 10
  */
 export async function createLocalProvider(
   auth: Extract<AuthConfig, { provider: 'local' }>,
-  deps: { db: Db; log: FastifyBaseLogger; dataDir: string; authRateLimitPerMinute?: number },
+  deps: { db: Db; log: FastifyBaseLogger; dataDir: string; authRateLimitPerMinute?: number; sessions?: SessionEvents },
 ): Promise<IdentityProvider> {
   const log = deps.log.child({ module: 'local-auth' })
   const secret = await loadAuthSecret(auth.secret, { dataDir: deps.dataDir, log })
   const accessTokens = createAccessTokens(secret, auth.accessTokenTtlSeconds)
-  const refreshTokens = createRefreshTokens(deps.db, { ttlSeconds: auth.refreshTokenTtlSeconds, log })
+  const refreshTokens = createRefreshTokens(deps.db, {
+    ttlSeconds: auth.refreshTokenTtlSeconds,
+    log,
+    sessions: deps.sessions,
+  })
   return {
     kind: 'local',
     verifyAccessToken: (token) => accessTokens.verify(token),

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../../db/schema.ts'
 import { hashToken } from '../../sharing/share-link-tokens.ts'
 import { AuthError } from '../caller.ts'
+import type { SessionEvents } from '../session-events.ts'
 import {
   findRefreshTokenByHash,
   insertRefreshToken,
@@ -19,16 +20,25 @@ export const REFRESH_TOKEN_PREFIX = 'rt_'
  * token presented again means two parties hold the family (a stolen token), so the whole family
  * is revoked and both must sign in again.
  */
+export interface IssuedRefreshToken {
+  token: string
+  /** The sign-in it belongs to; access tokens carry it as `sid`. */
+  familyId: string
+}
+
 export interface RefreshTokens {
   /** Starts a new family (a sign-in) and returns its first token. */
-  issue(userId: string): Promise<string>
+  issue(userId: string): Promise<IssuedRefreshToken>
   /** Retires `token` and returns its successor; throws `AuthError` when it is not usable. */
-  rotate(token: string): Promise<{ userId: string; refreshToken: string }>
+  rotate(token: string): Promise<IssuedRefreshToken & { userId: string }>
   /** Signs out the family `token` belongs to. Unknown or already revoked tokens are ignored. */
   revoke(token: string): Promise<void>
 }
 
-export function createRefreshTokens(db: Db, options: { ttlSeconds: number; log: FastifyBaseLogger }): RefreshTokens {
+export function createRefreshTokens(
+  db: Db,
+  options: { ttlSeconds: number; log: FastifyBaseLogger; sessions?: SessionEvents },
+): RefreshTokens {
   const newRow = (userId: string, familyId: string, now: number): { token: string; row: RefreshTokenRow } => {
     const token = REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url')
     return {
@@ -50,6 +60,7 @@ export function createRefreshTokens(db: Db, options: { ttlSeconds: number; log: 
     token.startsWith(REFRESH_TOKEN_PREFIX) ? findRefreshTokenByHash(db, hashToken(token)) : Promise.resolve(undefined)
   const revokeForReuse = async (row: RefreshTokenRow, now: number) => {
     await revokeRefreshTokenFamily(db, row.family_id, now)
+    options.sessions?.ended({ sessionId: row.family_id, userId: row.user_id, reason: 'refresh-token-reused' })
     options.log.warn(
       { userId: row.user_id, familyId: row.family_id },
       'a rotated refresh token was presented again; revoked its family',
@@ -61,7 +72,7 @@ export function createRefreshTokens(db: Db, options: { ttlSeconds: number; log: 
     async issue(userId) {
       const { token, row } = newRow(userId, randomId(), Date.now())
       await insertRefreshToken(db, row)
-      return token
+      return { token, familyId: row.family_id }
     },
 
     async rotate(token) {
@@ -78,12 +89,14 @@ export function createRefreshTokens(db: Db, options: { ttlSeconds: number; log: 
       })
       // Another refresh (or a sign-out) with the same token got there first: treat it as a reuse.
       if (!won) throw await revokeForReuse(row, now)
-      return { userId: row.user_id, refreshToken: next.token }
+      return { userId: row.user_id, token: next.token, familyId: row.family_id }
     },
 
     async revoke(token) {
       const row = await find(token)
-      if (row) await revokeRefreshTokenFamily(db, row.family_id, Date.now())
+      if (!row) return
+      await revokeRefreshTokenFamily(db, row.family_id, Date.now())
+      options.sessions?.ended({ sessionId: row.family_id, userId: row.user_id, reason: 'signed-out' })
     },
   }
 }

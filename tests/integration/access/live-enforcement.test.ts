@@ -51,11 +51,16 @@ describeEachDatabase('live enforcement', (databases) => {
     const yws = connectYWebsocket(server, 'live', { token: member.accessToken })
     await Promise.all([hp.synced, yws.synced])
     const closes = [hpClosed(hp), ywsClosed(yws)]
+    // HocuspocusProvider tells the app why (onAuthenticationFailed), not only that the document closed.
+    const denied = new Promise<string>((resolve) =>
+      hp.provider.on('authenticationFailed', ({ reason }: { reason: string }) => resolve(reason)),
+    )
 
     expect((await api(server, 'DELETE', `/documents/live/collaborators/${member.id}`, { token: owner.accessToken })).status).toBe(204)
     const [hpReason, ywsCode] = await withTimeout(Promise.all(closes), 1_000, 'closing the revoked connections')
     expect(hpReason).toBe('not-found')
     expect(ywsCode).toBe(4404)
+    expect(await withTimeout(denied, 1_000, 'permission-denied reaching the provider')).toBe('not-found')
 
     // Nothing they type afterwards reaches the document; the owner's connection is untouched.
     hp.doc.getText('default').insert(0, 'after revoke')
