@@ -6,10 +6,12 @@ import { meRoutes } from './auth/me.routes.ts'
 import { createIdentityProvider } from './auth/providers.ts'
 import { SessionEvents } from './auth/session-events.ts'
 import { type Collab, createCollab } from './collab/hocuspocus.ts'
+import { SocketLimits } from './collab/socket-limits.ts'
 import { attachWebSockets, type WebSocketGateway } from './collab/websocket.ts'
 import type { Config } from './config/config.ts'
 import type { DatabaseHandle } from './db/connect.ts'
 import { documentsRoutes } from './documents/documents.routes.ts'
+import { clientAddressResolver, fastifyTrustProxy } from './http/client-address.ts'
 import { registerErrorHandlers } from './http/errors.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import { openApiPlugin } from './http/openapi.plugin.ts'
@@ -27,12 +29,6 @@ export interface App {
   log: FastifyBaseLogger
 }
 
-/** A hop count becomes "trust the first n hops" (Fastify's types take it only as a function). */
-function fastifyTrustProxy(value: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof value === 'number') return (_address, hop) => hop < value
-  return typeof value === 'boolean' ? value : [...value]
-}
-
 /** Composes the capabilities into one Fastify app; owns no logic of its own. */
 export async function buildApp(
   config: Config,
@@ -40,7 +36,8 @@ export async function buildApp(
 ): Promise<App> {
   const http = Fastify({
     logger: deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
-    bodyLimit: config.bodyLimitBytes,
+    // JSON bodies are small; routes that take a binary body (a Yjs update, an import) raise it.
+    bodyLimit: config.jsonBodyLimitBytes,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     // Long ids get the schema's 400 with details rather than a bare 414.
     routerOptions: { maxParamLength: 1024 },
@@ -62,6 +59,12 @@ export async function buildApp(
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),
     metrics: collab.metrics,
+    limits: new SocketLimits({
+      maxPerAddress: config.maxSocketsPerAddress,
+      maxUnauthenticatedPerAddress: config.maxUnauthenticatedSocketsPerAddress,
+    }),
+    clientAddress: clientAddressResolver(config.trustProxy),
+    authTimeoutMs: config.socketAuthTimeoutMs,
   })
 
   // OpenAPI first: it collects every route registered after it.

@@ -14,6 +14,8 @@ export const CloseEvents = {
   Forbidden: { code: 4403, reason: 'forbidden' },
   /** Unknown document, or one the caller may not see: deliberately indistinguishable. */
   NotFound: { code: 4404, reason: 'not-found' },
+  /** The socket authenticated no document within SOCKET_AUTH_TIMEOUT_MS of connecting. */
+  AuthenticationTimeout: { code: 4408, reason: 'authentication-timeout' },
   /** Hocuspocus asks the client to reconnect and resync (also used on server-side errors). */
   ResetConnection: { code: 4205, reason: 'Reset Connection' },
   /** The server is shutting down; reconnect (to another instance). */

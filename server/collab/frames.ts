@@ -79,3 +79,16 @@ export function prefixWithDocumentName(documentName: string, frame: Uint8Array):
   encoding.writeUint8Array(encoder, frame)
   return encoding.toUint8Array(encoder)
 }
+
+/** True for `[address][2 Auth][2 Authenticated][scope]`: Hocuspocus accepting a document's authentication. */
+export function isAuthenticatedFrame(frame: Uint8Array): boolean {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    decoding.readVarString(decoder)
+    return (
+      decoding.readVarUint(decoder) === HocuspocusMessage.Auth && decoding.readVarUint(decoder) === AuthMessage.Authenticated
+    )
+  } catch {
+    return false
+  }
+}

@@ -45,6 +45,9 @@ export function createCollab(
     // server. A byte cap keeps each merge small (see README, "Benchmark").
     flushDelay: 0,
     flushMaxBytes: config.broadcastFlushMaxBytes,
+    // Stock allows 5 MiB per socket before authentication; a client has nothing that large to say
+    // before its token is checked (see SocketLimits for the per-address caps).
+    maxUnauthenticatedQueueSize: config.maxUnauthenticatedQueueBytes,
     extensions: [
       new DocumentAccessExtension({ db, authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
       new MessageValidationExtension(metrics),

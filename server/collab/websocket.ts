@@ -8,7 +8,8 @@ import { isValidDocumentId } from '../../shared/documents.ts'
 import type { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
 import { UpdateCoalescer } from './update-coalescer.ts'
-import { readClientFrameHeader } from './frames.ts'
+import { isAuthenticatedFrame, readClientFrameHeader } from './frames.ts'
+import type { SocketAdmission, SocketLimits } from './socket-limits.ts'
 import { toWebRequest } from './web-request.ts'
 import { bridgeYWebsocket } from './y-websocket-bridge.ts'
 
@@ -25,7 +26,17 @@ export interface WebSocketGateway {
 export function attachWebSockets(
   server: Server,
   hocuspocus: Hocuspocus<CollabContext>,
-  options: { maxMessageBytes: number; log: FastifyBaseLogger; metrics: CollabMetrics },
+  options: {
+    maxMessageBytes: number
+    log: FastifyBaseLogger
+    metrics: CollabMetrics
+    /** Per-address socket caps, checked at upgrade. */
+    limits: SocketLimits
+    /** The client address of an upgrade request (honours TRUST_PROXY). */
+    clientAddress: (req: IncomingMessage) => string
+    /** A socket that has authenticated no document by then is closed (4408). */
+    authTimeoutMs: number
+  },
 ): WebSocketGateway {
   // ws enforces maxPayload while reading and closes with 1009 before buffering an oversized frame.
   const wss = new WebSocketServer({
@@ -38,30 +49,57 @@ export function attachWebSockets(
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (!accepting) return refuseUpgrade(socket, 503, 'Service Unavailable')
-    if (url.pathname === '/collab' || url.pathname === '/collab/') {
-      wss.handleUpgrade(req, socket, head, (ws) => serveCollab(ws, req))
-      return
+    const isCollab = url.pathname === '/collab' || url.pathname === '/collab/'
+    const documentName = url.pathname.startsWith('/yjs/') ? safeDecode(url.pathname.slice('/yjs/'.length)) : undefined
+    if (!isCollab && (documentName === undefined || !isValidDocumentId(documentName)))
+      return refuseUpgrade(socket, 404, 'Not Found')
+    const address = options.clientAddress(req)
+    const admission = options.limits.admit(address)
+    if (typeof admission === 'string') {
+      options.log.debug({ address, refusal: admission }, 'websocket upgrade refused')
+      return refuseUpgrade(socket, 429, 'Too Many Requests')
     }
-    if (url.pathname.startsWith('/yjs/')) {
-      const documentName = safeDecode(url.pathname.slice('/yjs/'.length))
-      if (documentName === undefined || !isValidDocumentId(documentName))
-        return refuseUpgrade(socket, 404, 'Not Found')
-      const token = url.searchParams.get('token') ?? ''
-      wss.handleUpgrade(req, socket, head, (ws) =>
-        bridgeYWebsocket(hocuspocus, ws, req, documentName, token, options.metrics),
-      )
-      return
-    }
-    refuseUpgrade(socket, 404, 'Not Found')
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      guardAuthentication(ws, admission, address)
+      if (isCollab) serveCollab(ws, req, admission)
+      else
+        bridgeYWebsocket(hocuspocus, ws, req, documentName!, url.searchParams.get('token') ?? '', options.metrics, {
+          onAuthenticated: admission.authenticated,
+        })
+    })
+  }
+
+  /**
+   * Until a socket has authenticated a document it holds a pre-authentication queue; it gets
+   * `authTimeoutMs` to do so. (Hocuspocus' own `timeout` is checked only every `timeout` ms, so it
+   * could take twice as long.) A peer that ignores the close handshake is cut off shortly after.
+   */
+  const guardAuthentication = (ws: WebSocket, admission: SocketAdmission, address: string) => {
+    const deadline = setTimeout(() => {
+      if (admission.isAuthenticated) return
+      options.log.debug({ address }, 'websocket closed: no authentication in time')
+      const { code, reason } = CloseEvents.AuthenticationTimeout
+      ws.close(code, reason)
+      setTimeout(() => ws.terminate(), 2_000).unref()
+    }, options.authTimeoutMs)
+    deadline.unref()
+    ws.once('close', () => {
+      clearTimeout(deadline)
+      admission.release()
+    })
   }
   server.on('upgrade', onUpgrade)
 
-  const serveCollab = (ws: WebSocket, req: IncomingMessage) => {
+  const serveCollab = (ws: WebSocket, req: IncomingMessage, admission: SocketAdmission) => {
     const socket: WebSocketLike = {
       get readyState() {
         return ws.readyState
       },
-      send: (data) => coalescer.fromServer(data as Uint8Array),
+      send: (data) => {
+        // Only until the first authentication: after that the socket is admitted for good.
+        if (!admission.isAuthenticated && isAuthenticatedFrame(data as Uint8Array)) admission.authenticated()
+        coalescer.fromServer(data as Uint8Array)
+      },
       close: (code, reason) => ws.close(code, reason),
     }
     const connection = hocuspocus.handleConnection(socket, toWebRequest(req), { via: 'collab' })

@@ -4,7 +4,13 @@ import type { WebSocket } from 'ws'
 import { type CloseEvent, CloseEvents } from '../../shared/close-codes.ts'
 import type { CollabContext } from './context.ts'
 import type { CollabMetrics } from './collab-metrics.ts'
-import { encodeAuthFrame, HocuspocusMessage, isRefusedUpdateAck, prefixWithDocumentName } from './frames.ts'
+import {
+  encodeAuthFrame,
+  HocuspocusMessage,
+  isAuthenticatedFrame,
+  isRefusedUpdateAck,
+  prefixWithDocumentName,
+} from './frames.ts'
 import { toWebRequest } from './web-request.ts'
 import { encodePong, translateServerFrame } from './y-websocket-protocol.ts'
 
@@ -27,8 +33,10 @@ export function bridgeYWebsocket(
   documentName: string,
   token: string,
   metrics: CollabMetrics,
+  hooks: { onAuthenticated?: () => void } = {},
 ): void {
   let closed = false
+  let authenticated = false
   const closeSocket = ({ code, reason }: CloseEvent) => {
     if (closed) return
     closed = true
@@ -40,6 +48,10 @@ export function bridgeYWebsocket(
     },
     send(data) {
       if (closed || socket.readyState !== socket.OPEN) return
+      if (!authenticated && isAuthenticatedFrame(data as Uint8Array)) {
+        authenticated = true
+        hooks.onAuthenticated?.()
+      }
       if (isRefusedUpdateAck(data as Uint8Array)) metrics.droppedReadOnlyUpdates += 1
       const action = translateServerFrame(data as Uint8Array)
       switch (action.action) {

@@ -25,6 +25,10 @@ export const EnvSchema = Type.Object({
   STORE_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 2_000 }),
   STORE_MAX_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   BROADCAST_FLUSH_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, default: 16_384 }),
+  SOCKET_AUTH_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 120_000, default: 10_000 }),
+  MAX_UNAUTHENTICATED_QUEUE_BYTES: Type.Integer({ minimum: 1_024, maximum: 64 * 1024 * 1024, default: 65_536 }),
+  MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50 }),
+  MAX_SOCKETS_PER_ADDRESS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_000 }),
   PRESENCE_MAX_CLIENT_IDS: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   PRESENCE_MAX_STATE_BYTES: Type.Integer({ minimum: 256, maximum: 1024 * 1024, default: 16_384 }),
   CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
@@ -47,7 +51,8 @@ export const EnvSchema = Type.Object({
   SHARE_LINKS_PER_DOCUMENT_PER_HOUR: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
   INVITATIONS_PER_HOUR: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50 }),
   TRUST_PROXY: Type.String({ pattern: '^(true|false|\\d+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$', default: 'false' }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024 }),
+  JSON_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -70,6 +75,14 @@ export interface Config {
   readonly storeMaxDebounceMs: number
   /** Caps how many bytes of updates are merged into one broadcast (see collab/hocuspocus.ts). */
   readonly broadcastFlushMaxBytes: number
+  /** A socket that has authenticated no document this long after connecting is closed (4408). */
+  readonly socketAuthTimeoutMs: number
+  /** Bytes a socket may send before it authenticates (Hocuspocus queues them); beyond it: 4205. */
+  readonly maxUnauthenticatedQueueBytes: number
+  /** Sockets per client address not yet authenticated; more are refused at upgrade (429). */
+  readonly maxUnauthenticatedSocketsPerAddress: number
+  /** Sockets per client address in all; more are refused at upgrade (429). */
+  readonly maxSocketsPerAddress: number
   /** Awareness client ids one connection may announce (see collab/presence.extension.ts). */
   readonly presenceMaxClientIds: number
   /** Largest awareness state accepted, in bytes of JSON after the server stamps the identity. */
@@ -88,7 +101,10 @@ export interface Config {
   readonly shareLinksPerDocumentPerHour: number
   /** Invitations (by email) one user may send per hour, across documents. */
   readonly invitationsPerHour: number
+  /** Largest binary body (Yjs updates, imports); routes that take one opt in to it. */
   readonly bodyLimitBytes: number
+  /** Largest JSON body, every other route: JSON bodies here are small (titles, roles, emails). */
+  readonly jsonBodyLimitBytes: number
   /**
    * Which proxies' X-Forwarded-For to believe (Fastify `trustProxy`): client IPs drive the
    * anonymous rate limit, so behind a load balancer this must be set or everyone shares its budget.
@@ -164,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shareLinksPerDocumentPerHour: e.SHARE_LINKS_PER_DOCUMENT_PER_HOUR,
     invitationsPerHour: e.INVITATIONS_PER_HOUR,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     port: e.PORT,
     host: e.HOST,
@@ -176,6 +193,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storeDebounceMs: e.STORE_DEBOUNCE_MS,
     storeMaxDebounceMs: e.STORE_MAX_DEBOUNCE_MS,
     broadcastFlushMaxBytes: e.BROADCAST_FLUSH_MAX_BYTES,
+    socketAuthTimeoutMs: e.SOCKET_AUTH_TIMEOUT_MS,
+    maxUnauthenticatedQueueBytes: e.MAX_UNAUTHENTICATED_QUEUE_BYTES,
+    maxUnauthenticatedSocketsPerAddress: e.MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS,
+    maxSocketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
     presenceMaxClientIds: e.PRESENCE_MAX_CLIENT_IDS,
     presenceMaxStateBytes: e.PRESENCE_MAX_STATE_BYTES,
     contentTextRoot: e.CONTENT_TEXT_ROOT,
