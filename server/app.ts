@@ -17,7 +17,7 @@ import { healthRoutes } from './http/health.routes.ts'
 import { openApiPlugin } from './http/openapi.plugin.ts'
 import { rateLimitPlugin } from './http/rate-limit.plugin.ts'
 import { securityPlugin } from './http/security.plugin.ts'
-import { registerValidation } from './http/validation.ts'
+import { registerJsonParser, registerValidation } from './http/validation.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
 
 export interface App {
@@ -45,6 +45,7 @@ export async function buildApp(
   }).withTypeProvider<TypeBoxTypeProvider>()
   registerErrorHandlers(http)
   registerValidation(http)
+  registerJsonParser(http)
   const routes: { method: string; url: string }[] = []
   http.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config/config.ts'
+import { routeConsoleToLogger } from './http/console-logger.ts'
 import { startServer } from './server.ts'
 
 let config: ReturnType<typeof loadConfig>
@@ -11,6 +12,7 @@ try {
 
 try {
   const server = await startServer(config)
+  routeConsoleToLogger(server.log)
   server.log.info(`collaboration server listening on ${server.url} (database: ${config.database.kind})`)
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {

@@ -6,6 +6,7 @@ export const ErrorCodes = {
   NotFound: 'not_found',
   Conflict: 'conflict',
   PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
   RateLimited: 'rate_limited',
   NotReady: 'not_ready',
   Internal: 'internal_error',

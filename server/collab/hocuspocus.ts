@@ -50,7 +50,7 @@ export function createCollab(
     maxUnauthenticatedQueueSize: config.maxUnauthenticatedQueueBytes,
     extensions: [
       new DocumentAccessExtension({ db, authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
-      new MessageValidationExtension(metrics),
+      new MessageValidationExtension(metrics, socketLog),
       }),
       updateLog,
     ],

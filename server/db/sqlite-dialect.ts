@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import {
@@ -17,7 +17,7 @@ import {
  * better-sqlite3-shaped object, which `wrap` provides.
  */
 export function createSqliteDialect(file: string): Dialect {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  if (file !== ':memory:') makePrivate(file)
   const raw = new DatabaseSync(file)
   // WAL lets readers proceed during a write; busy_timeout makes a second process wait for the
   // write lock instead of failing at once (several instances may migrate the same file at start).
@@ -31,6 +31,23 @@ export function createSqliteDialect(file: string): Dialect {
     createQueryCompiler: () => base.createQueryCompiler(),
     createAdapter: () => new MigrationLockingSqliteAdapter(file === ':memory:' ? file : resolve(file)),
     createIntrospector: (db) => base.createIntrospector(db),
+  }
+}
+
+/**
+ * The database holds password hashes and every document: only the server's user may read it. A
+ * folder we create is 0700, the file 0600 (SQLite gives its -wal and -shm files the database file's
+ * permissions); a file an older version left readable to others is tightened.
+ */
+function makePrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  closeSync(openSync(file, 'a', 0o600))
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
   }
 }
 

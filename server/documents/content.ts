@@ -34,7 +34,8 @@ type Content = Y.Item['content']
 
 export function docToJson(doc: Y.Doc): Record<string, unknown> {
   return withTypedRoots(doc, (typed) => {
-    const json: Record<string, unknown> = {}
+    // Root names and map keys are user data: a `__proto__` key must stay a key, not set a prototype.
+    const json: Record<string, unknown> = Object.create(null)
     for (const name of doc.share.keys()) json[name] = rootToJson(typed, name, rootConstructor(doc, name))
     return json
   })
@@ -164,7 +165,7 @@ function typeToJson(type: AnyType): unknown {
 }
 
 function mapToJson(map: Y.Map<unknown>): Record<string, unknown> {
-  const json: Record<string, unknown> = {}
+  const json: Record<string, unknown> = Object.create(null)
   for (const [key, value] of map.entries()) json[key] = valueToJson(value)
   return json
 }

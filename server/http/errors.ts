@@ -38,7 +38,7 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   404: ErrorCodes.NotFound,
   409: ErrorCodes.Conflict,
   413: ErrorCodes.PayloadTooLarge,
-  415: ErrorCodes.InvalidInput,
+  415: ErrorCodes.UnsupportedMediaType,
   429: ErrorCodes.RateLimited,
   503: ErrorCodes.NotReady,
 }

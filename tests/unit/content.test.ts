@@ -218,6 +218,25 @@ describe('docToJson', () => {
     expect(docToJson(server)).toEqual({ notes: '' })
   })
 
+  it('keeps roots and map keys named __proto__ as plain keys', () => {
+    const source = new Y.Doc()
+    source.getText('__proto__').insert(0, 'root text')
+    const map = source.getMap('settings')
+    map.set('__proto__', 'value')
+    map.set('constructor', { nested: { __proto__key: 1 } })
+    const nested = new Y.Map()
+    map.set('inner', nested)
+    nested.set('__proto__', 42)
+    for (const doc of [source, serverCopy(source)]) {
+      const json = JSON.parse(JSON.stringify(docToJson(doc)))
+      expect(Object.keys(json).sort()).toEqual(['__proto__', 'settings'])
+      expect(Object.getOwnPropertyDescriptor(json, '__proto__')?.value).toBe('root text')
+      expect(Object.getOwnPropertyDescriptor(json.settings, '__proto__')?.value).toBe('value')
+      expect(Object.getOwnPropertyDescriptor(json.settings.inner, '__proto__')?.value).toBe(42)
+      expect(json.settings.constructor).toEqual({ nested: { __proto__key: 1 } })
+    }
+  })
+
   it('gives {} for an empty document', () => {
     expect(docToJson(new Y.Doc())).toEqual({})
     expect(docToJson(serverCopy(new Y.Doc()))).toEqual({})
