@@ -91,6 +91,29 @@ describeEachDatabase('sockets follow their token', (databases) => {
     await expect.poll(() => storedText(server, { accessToken: current } as TestUser, 'renewed')).toBe('still editing')
   })
 
+  it('a y-websocket client that reconnects with a fresh token on 4401 loses nothing', async () => {
+    const server = await startTestServer(await databases.create(), TTL)
+    const owner = await registerUser(server, 'Owner')
+    await createDocument(server, owner, 'reconnect')
+    const yws = connectYWebsocket(server, 'reconnect', { token: owner.accessToken })
+    let current = owner.accessToken
+    // The README's pattern: y-websocket can't renew on an open socket; on 4401 it stops, the app
+    // gets a fresh token and connects again. What was typed meanwhile syncs on reconnect.
+    yws.provider.on('closed', (event: { code: number }) => {
+      if (event.code !== 4401) return
+      void refreshed(server, owner).then(({ accessToken }) => {
+        current = accessToken
+        yws.provider.params = { ...yws.provider.params, token: accessToken }
+        yws.provider.connect()
+      })
+    })
+    await yws.synced
+    yws.doc.getText('default').insert(0, 'first ')
+    await expect.poll(() => current !== owner.accessToken, EXPIRY).toBe(true)
+    yws.doc.getText('default').insert(6, 'second')
+    await expect.poll(() => storedText(server, { accessToken: current } as TestUser, 'reconnect'), { timeout: 5_000 }).toBe('first second')
+  })
+
   it('refuses a token for another user presented on an open connection', async () => {
     const server = await startTestServer(await databases.create())
     const owner = await registerUser(server, 'Owner')
