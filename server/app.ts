@@ -79,6 +79,6 @@ export async function buildApp(
   await http.register(healthRoutes, { db, isMigrated: deps.isMigrated })
   await http.register(meRoutes, { prefix: '/api/v1' })
   await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config })
-  await http.register(sharingRoutes, { prefix: '/api/v1', db, collab })
+  await http.register(sharingRoutes, { prefix: '/api/v1', db, collab, config })
   return { http, routes, collab, websockets, log: http.log }
 }

@@ -1,4 +1,5 @@
 import type { Db, UserRow } from '../db/schema.ts'
+import { acceptInvitations } from '../sharing/invitations.queries.ts'
 import type { AuthUser } from './caller.ts'
 import type { VerifiedIdentity } from './identity-provider.ts'
 
@@ -42,7 +43,8 @@ export async function insertUser(
 /**
  * The users row for a verified identity. With `createIfMissing` (Clerk), a user seen for the first
  * time is mirrored, and a changed name or email is kept up to date; an email already held by another
- * account is not copied (emails stay unique).
+ * account is not copied (emails stay unique). When the account gets an email, pending invitations
+ * for it become memberships in the same transaction.
  */
 export async function mirrorUser(
   db: Db,
@@ -57,20 +59,22 @@ export async function mirrorUser(
     if (email && email !== existing.email && !(await findUserByEmail(db, email))) changes.email = email
     if (name && name !== existing.name) changes.name = name
     if (Object.keys(changes).length === 0) return toAuthUser(existing)
-    await db
-      .updateTable('users')
-      .set({ ...changes, updated_at: Date.now() })
-      .where('id', '=', existing.id)
-      .execute()
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set({ ...changes, updated_at: Date.now() })
+        .where('id', '=', existing.id)
+        .execute()
+      if (changes.email) await acceptInvitations(trx, { id: existing.id, email: changes.email })
+    })
     return toAuthUser({ ...existing, ...changes })
   }
   if (!options.createIfMissing) return undefined
   const freeEmail = email && !(await findUserByEmail(db, email)) ? email : null
-  await insertUser(db, {
-    id: identity.userId,
-    email: freeEmail,
-    name: name ?? freeEmail ?? identity.userId,
-    passwordHash: null,
+  await db.transaction().execute(async (trx) => {
+    const user = { id: identity.userId, email: freeEmail, name: name ?? freeEmail ?? identity.userId, passwordHash: null }
+    // Two first requests at once: only the one that inserted the row accepts the invitations.
+    if ((await insertUser(trx, user)) && freeEmail) await acceptInvitations(trx, { id: user.id, email: freeEmail })
   })
   const row = await findUserById(db, identity.userId)
   return row && toAuthUser(row)

@@ -10,6 +10,7 @@ export interface Database {
   documents: DocumentsTable
   document_members: DocumentMembersTable
   share_links: ShareLinksTable
+  document_invitations: DocumentInvitationsTable
   document_updates: DocumentUpdatesTable
   document_checkpoints: DocumentCheckpointsTable
 }
@@ -59,6 +60,19 @@ export interface ShareLinksTable {
   created_at: number
 }
 
+/** A pending invitation by email: no account had that email when the owner invited it. */
+export interface DocumentInvitationsTable {
+  id: string
+  document_id: string
+  /** Trimmed and lower-cased; unique per document. */
+  email: string
+  role: MemberRole
+  invited_by: string
+  created_at: number
+  /** Re-inviting the same email changes the role and this time. */
+  updated_at: number
+}
+
 export interface DocumentsTable {
   id: string
   title: string
@@ -105,5 +119,6 @@ export type Trx = Transaction<Database>
 export type DocumentRow = Selectable<DocumentsTable>
 export type UserRow = Selectable<UsersTable>
 export type ShareLinkRow = Selectable<ShareLinksTable>
+export type InvitationRow = Selectable<DocumentInvitationsTable>
 export type UpdateRow = Selectable<DocumentUpdatesTable>
 export type CheckpointRow = Selectable<DocumentCheckpointsTable>

@@ -1,5 +1,5 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ErrorCodes } from '../../shared/errors.ts'
 import type { Config } from '../config/config.ts'
@@ -17,14 +17,49 @@ export function rateLimitKey(request: FastifyRequest): string {
   const caller = request.caller
   if (caller?.kind === 'user') return `user:${caller.user.id}`
   if (caller?.kind === 'link') return `link:${caller.link.id}`
+  return clientAddressKey(request)
+}
+
+/**
+ * The client's address, whatever token it sends. The auth routes count by this alone: keyed by
+ * caller, every access token or share link (each one request away) would buy a fresh budget of
+ * password guesses.
+ */
+export function clientAddressKey(request: FastifyRequest): string {
   // Same normalisation as the plugin's default: one IPv6 /64 is one client, not 2^64 of them.
   return `ip:${normalizeIP(request.ip)}`
 }
 
 /**
+ * The 429 of a limit checked outside the plugin's own hook, shaped like the plugin's: the same
+ * error body, with Retry-After on the reply.
+ */
+export function rateLimited(
+  reply: FastifyReply,
+  retryAfterSeconds: number,
+  message = `Rate limit exceeded, retry in ${retryAfterSeconds} seconds`,
+): AppError {
+  reply.header('retry-after', retryAfterSeconds)
+  return new AppError(429, ErrorCodes.RateLimited, message)
+}
+
+export type RateLimiter = ReturnType<FastifyInstance['createRateLimit']>
+
+/**
+ * Spends one request of `limiter` (made with `app.createRateLimit`) and throws a 429 once it is used
+ * up. For budgets only an authorised request may spend, so a handler calls it after its checks;
+ * the route keeps the global per-caller limit as well.
+ */
+export async function spendRateLimit(limiter: RateLimiter, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const result = await limiter(request)
+  if (!result.isAllowed && result.isExceeded) throw rateLimited(reply, result.ttlInSeconds)
+}
+
+/**
  * Limits every route to `config.rateLimitPerMinute` requests per minute per key (see
  * `rateLimitKey`). A route may set `config: { rateLimit: { max, timeWindow } }` for its own,
- * separate budget (the auth routes are stricter), or `rateLimit: false`.
+ * separate budget (the auth routes are stricter, and counted by `clientAddressKey`), or
+ * `rateLimit: false`.
  *
  * Register it before any route: @fastify/rate-limit attaches its hook to each route as the route is
  * added (onRoute), so a route registered earlier is never limited, its own `rateLimit` included.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type {} from '@fastify/rate-limit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { ErrorBody } from '../../shared/api/common.ts'
@@ -8,18 +9,22 @@ import {
   CollaboratorList,
   CollaboratorParams,
   CreateShareLinkBody,
-  InviteBody,
+  type InvitationDto,
   SetRoleBody,
   ShareLinkDto,
   ShareLinkList,
   ShareLinkParams,
 } from '../../shared/api/sharing.ts'
 import { ErrorCodes } from '../../shared/errors.ts'
-import { findUserByEmail, findUserById } from '../auth/users.queries.ts'
+import { findUserById } from '../auth/users.queries.ts'
 import type { Collab } from '../collab/hocuspocus.ts'
-import type { Db, DocumentRow, MemberRole, ShareLinkRow } from '../db/schema.ts'
+import type { Config } from '../config/config.ts'
+import type { Db, DocumentRow, InvitationRow, MemberRole, ShareLinkRow } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
+import { spendRateLimit } from '../http/rate-limit.plugin.ts'
 import { requireDocumentRole } from './access.ts'
+import { listInvitations } from './invitations.queries.ts'
+import { invitationsRoutes } from './invitations.routes.ts'
 import { hashToken, newShareLinkToken } from './share-link-tokens.ts'
 import { insertShareLink, listShareLinks, revokeShareLink } from './share-links.queries.ts'
 import { findMember, listMembers, type MemberRow, removeMember, upsertMember } from './sharing.queries.ts'
@@ -27,16 +32,28 @@ import { findMember, listMembers, type MemberRow, removeMember, upsertMember } f
 export interface SharingRoutesOptions {
   db: Db
   collab: Collab
+  config: Pick<Config, 'shareLinksPerDocumentPerHour' | 'invitationsPerHour'>
 }
 
 const security = [{ bearerAuth: [] }]
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString()
 
-export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab }) => {
+export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab, config }) => {
   // Access changes reach live sockets at once: closed, or switched to read-only / read-write.
   const applyLive = (documentId: string) =>
     collab.liveAccess.refresh(documentId).catch((error) => app.log.error({ err: error, documentId }, 'live access refresh failed'))
+
+  // Spent in the handler once the caller is known to own the document: keyed by the document
+  // alone in a route hook, anyone could use up an owner's budget, and each made-up id would open a
+  // fresh one in place of the API-wide per-caller limit, which this route keeps.
+  const shareLinkLimit = app.createRateLimit({
+    max: config.shareLinksPerDocumentPerHour,
+    timeWindow: '1 hour',
+    keyGenerator: (request) => `share-links:${(request.params as { id: string }).id}`,
+  })
+
+  await app.register(invitationsRoutes, { db, applyLive, invitationsPerHour: config.invitationsPerHour })
 
   /** Adds a collaborator or changes their role, and applies it to their live connections. */
   const grant = async (document: DocumentRow, userId: string, role: MemberRole) => {
@@ -51,17 +68,21 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
     {
       schema: {
         tags: ['sharing'],
-        summary: 'The owner and every collaborator with their role',
+        summary: 'The owner and every collaborator with their role; for the owner, pending invitations too',
         security,
         params: DocumentParams,
         response: { 200: CollaboratorList, ...errors },
       },
     },
     async (request) => {
-      const { caller, document } = await requireDocumentRole(db, request, request.params.id, 'viewer')
+      const { caller, document, role } = await requireDocumentRole(db, request, request.params.id, 'viewer')
       // People's names and emails are for people on the document, not for whoever holds a link.
       if (caller.kind === 'link') throw new AppError(403, ErrorCodes.Forbidden, 'Share links cannot list collaborators')
-      return { items: [await ownerEntry(db, document), ...(await listMembers(db, document.id)).map(toCollaboratorDto)] }
+      const items = [await ownerEntry(db, document), ...(await listMembers(db, document.id)).map(toCollaboratorDto)]
+      // Members see who has joined; whom the owner has asked is the owner's to manage (and those
+      // people have not agreed to be on the document yet).
+      if (role !== 'owner') return { items }
+      return { items, invitations: (await listInvitations(db, document.id)).map(toInvitationDto) }
     },
   )
 
@@ -81,27 +102,6 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
       const user = await findUserById(db, request.params.userId)
       if (!user) throw notFound('User')
-      const { status, collaborator } = await grant(document, user.id, request.body.role)
-      return reply.code(status).send(collaborator)
-    },
-  )
-
-  app.post(
-    '/documents/:id/collaborators',
-    {
-      schema: {
-        tags: ['sharing'],
-        summary: 'Add a collaborator by email (owner)',
-        security,
-        params: DocumentParams,
-        body: InviteBody,
-        response: { 200: CollaboratorDto, 201: CollaboratorDto, ...errors, 409: ErrorBody },
-      },
-    },
-    async (request, reply) => {
-      const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
-      const user = await findUserByEmail(db, request.body.email)
-      if (!user) throw notFound('User with that email')
       const { status, collaborator } = await grant(document, user.id, request.body.role)
       return reply.code(status).send(collaborator)
     },
@@ -153,10 +153,11 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       schema: {
         tags: ['sharing'],
         summary: 'Create a share link (owner); the token is in this response only',
+        description: 'At most SHARE_LINKS_PER_DOCUMENT_PER_HOUR per document (429 beyond).',
         security,
         params: DocumentParams,
         body: CreateShareLinkBody,
-        response: { 201: ShareLinkDto, ...errors },
+        response: { 201: ShareLinkDto, ...errors, 429: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -167,6 +168,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
           { path: 'body/expiresAt', message: 'must be in the future' },
         ])
       }
+      await spendRateLimit(shareLinkLimit, request, reply)
       const token = newShareLinkToken()
       const id = `lnk_${randomBytes(12).toString('base64url')}`
       const createdBy = caller.kind === 'user' ? caller.user.id : caller.link.id
@@ -216,6 +218,10 @@ async function memberDto(db: Db, documentId: string, userId: string): Promise<Co
 
 function toCollaboratorDto(member: MemberRow): CollaboratorDto {
   return { userId: member.userId, email: member.email, name: member.name, role: member.role, addedAt: iso(member.createdAt) }
+}
+
+function toInvitationDto(invitation: InvitationRow): InvitationDto {
+  return { id: invitation.id, email: invitation.email, role: invitation.role, invitedAt: iso(invitation.updated_at) }
 }
 
 function toShareLinkDto(link: ShareLinkRow): ShareLinkDto {

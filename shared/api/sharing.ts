@@ -11,6 +11,10 @@ export const ShareLinkParams = Type.Object(
   { id: DocumentId, linkId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
   { additionalProperties: false },
 )
+export const InvitationParams = Type.Object(
+  { id: DocumentId, invitationId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
+  { additionalProperties: false },
+)
 
 export const SetRoleBody = Type.Object({ role: GrantableRole }, { additionalProperties: false })
 export const InviteBody = Type.Object(
@@ -30,7 +34,43 @@ export const CollaboratorDto = Type.Object(
   { $id: 'Collaborator', additionalProperties: false },
 )
 export type CollaboratorDto = Static<typeof CollaboratorDto>
-export const CollaboratorList = Type.Object({ items: Type.Array(CollaboratorDto) }, { additionalProperties: false })
+
+/**
+ * What inviting by email answers, the same whether or not the email has an account: someone who
+ * has one becomes a collaborator at once, anyone else when they sign up with that email.
+ */
+export const InvitationResultDto = Type.Object(
+  {
+    /** Normalised: trimmed and lower-cased. */
+    email: Type.String(),
+    role: GrantableRole,
+    status: Type.Literal('invited'),
+  },
+  { $id: 'InvitationResult', additionalProperties: false },
+)
+export type InvitationResultDto = Static<typeof InvitationResultDto>
+
+/** An invitation waiting for its email to sign up. */
+export const InvitationDto = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    role: GrantableRole,
+    /** When it was sent, or last re-sent. */
+    invitedAt: Timestamp,
+  },
+  { $id: 'Invitation', additionalProperties: false },
+)
+export type InvitationDto = Static<typeof InvitationDto>
+
+export const CollaboratorList = Type.Object(
+  {
+    items: Type.Array(CollaboratorDto),
+    /** Pending invitations, oldest first; for the owner only. */
+    invitations: Type.Optional(Type.Array(InvitationDto)),
+  },
+  { additionalProperties: false },
+)
 
 export const CreateShareLinkBody = Type.Object(
   {

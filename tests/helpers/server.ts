@@ -36,6 +36,9 @@ export function testConfig(database: Config['database'], overrides: ConfigOverri
     // Tests make many requests quickly; rate limits are tested on their own with low values.
     RATE_LIMIT_PER_MINUTE: '100000',
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    LOGIN_FAILURES_PER_EMAIL: '100000',
+    SHARE_LINKS_PER_DOCUMENT_PER_HOUR: '100000',
+    INVITATIONS_PER_HOUR: '100000',
     ...overrides,
   })
 }

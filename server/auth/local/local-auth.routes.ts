@@ -7,9 +7,12 @@ import { ErrorBody } from '../../../shared/api/common.ts'
 import { ErrorCodes } from '../../../shared/errors.ts'
 import type { Db } from '../../db/schema.ts'
 import { AppError } from '../../http/errors.ts'
+import { clientAddressKey, rateLimited } from '../../http/rate-limit.plugin.ts'
+import { acceptInvitations } from '../../sharing/invitations.queries.ts'
 import { AuthError, type AuthUser } from '../caller.ts'
 import { findUserByEmail, findUserById, insertUser, normaliseEmail, toAuthUser } from '../users.queries.ts'
 import type { AccessTokens } from './access-tokens.ts'
+import type { LoginFailureLimiter } from './login-failures.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 import type { IssuedRefreshToken, RefreshTokens } from './refresh-tokens.ts'
 
@@ -17,16 +20,20 @@ export interface LocalAuthRoutesOptions {
   db: Db
   accessTokens: AccessTokens
   refreshTokens: RefreshTokens
-  /** Per client, per route; stricter than the API default because each attempt costs an scrypt run. */
+  /** Per client address, per route; stricter than the API default because each attempt costs an scrypt run. */
   rateLimitPerMinute: number
+  /** Failed sign-ins per email: guesses spread over many addresses still hit a limit. */
+  loginFailures: LoginFailureLimiter
 }
 
 /** Built-in accounts: `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout` (mount under `/api/v1`). */
 export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> = async (
   app,
-  { db, accessTokens, refreshTokens, rateLimitPerMinute },
+  { db, accessTokens, refreshTokens, rateLimitPerMinute, loginFailures },
 ) => {
-  const config = { rateLimit: { max: rateLimitPerMinute, timeWindow: '1 minute' } }
+  // By address alone: a token sent along (one request buys an access token or a share link) must
+  // not open a fresh budget of guesses.
+  const config = { rateLimit: { max: rateLimitPerMinute, timeWindow: '1 minute', keyGenerator: clientAddressKey } }
   const errors = { 400: ErrorBody, 429: ErrorBody }
 
   // Before validation, so " Alice@Example.COM " passes `format: 'email'` and a blank name fails minLength.
@@ -51,6 +58,7 @@ export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> 
       schema: {
         tags: ['auth'],
         summary: 'Create an account (built-in provider) and sign in',
+        description: 'Pending invitations for this email become memberships of their documents.',
         body: RegisterBody,
         response: { 201: AuthSessionDto, ...errors, 409: ErrorBody },
       },
@@ -61,7 +69,12 @@ export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> 
       if (await findUserByEmail(db, email)) throw emailTaken()
       const id = `usr_${randomBytes(16).toString('base64url')}`
       const passwordHash = await hashPassword(password)
-      if (!(await insertUser(db, { id, email, name, passwordHash }))) throw emailTaken()
+      const created = await db.transaction().execute(async (trx) => {
+        if (!(await insertUser(trx, { id, email, name, passwordHash }))) return false
+        await acceptInvitations(trx, { id, email })
+        return true
+      })
+      if (!created) throw emailTaken()
       const user: AuthUser = { id, email, name }
       return reply.code(201).send(await session(user, await refreshTokens.issue(id)))
     },
@@ -74,15 +87,23 @@ export const localAuthRoutes: FastifyPluginAsyncTypebox<LocalAuthRoutesOptions> 
       schema: {
         tags: ['auth'],
         summary: 'Sign in with email and password',
+        description:
+          'After LOGIN_FAILURES_PER_EMAIL failed attempts for one email within LOGIN_FAILURE_WINDOW_SECONDS, ' +
+          'answers 429 for that email (with Retry-After) without checking the password.',
         body: LoginBody,
         response: { 200: AuthSessionDto, ...errors, 401: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const attempt = await loginFailures.begin(request.body.email)
+      if (attempt.limited) {
+        throw rateLimited(reply, attempt.retryAfterSeconds, `Too many failed sign-ins for this email, retry in ${attempt.retryAfterSeconds} seconds`)
+      }
       const row = await findUserByEmail(db, request.body.email)
       // Runs scrypt even for an unknown email, so neither the answer nor its timing tells them apart.
       const matches = await verifyPassword(request.body.password, row?.password_hash)
       if (!row || !matches) throw new AppError(401, ErrorCodes.Unauthorized, 'Invalid email or password')
+      await attempt.succeeded()
       return session(toAuthUser(row), await refreshTokens.issue(row.id))
     },
   )

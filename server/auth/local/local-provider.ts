@@ -6,6 +6,7 @@ import type { SessionEvents } from '../session-events.ts'
 import { createAccessTokens } from './access-tokens.ts'
 import { loadAuthSecret } from './auth-secret.ts'
 import { localAuthRoutes } from './local-auth.routes.ts'
+import { createLoginFailureLimiter } from './login-failures.ts'
 import { createRefreshTokens } from './refresh-tokens.ts'
 
 /** The default of `AUTH_RATE_LIMIT_PER_MINUTE`, for callers that don't pass the configured one. */
@@ -38,6 +39,10 @@ export async function createLocalProvider(
         accessTokens,
         refreshTokens,
         rateLimitPerMinute: deps.authRateLimitPerMinute ?? DEFAULT_AUTH_RATE_LIMIT_PER_MINUTE,
+        loginFailures: createLoginFailureLimiter({
+          maxFailures: auth.loginFailuresPerEmail,
+          windowSeconds: auth.loginFailureWindowSeconds,
+        }),
       })
     },
   }

@@ -24,11 +24,12 @@ interface Fixture {
   documentId: string
   tokens: Record<Actor, string | undefined>
   linkId: string
+  invitationId: string
 }
 
 interface Row {
   expected: Expected
-  /** Path under the server root with `:id`, `:userId`, `:linkId` filled in from the fixture. */
+  /** Path under the server root with `:id`, `:userId`, `:linkId`, `:invitationId` filled in from the fixture. */
   path: (f: Fixture, u: Users) => string
   body?: (f: Fixture, u: Users) => unknown
 }
@@ -107,13 +108,17 @@ const MATRIX: Record<string, Row> = {
     body: () => ({ role: 'editor' }),
   },
   'POST /api/v1/documents/:id/collaborators': {
-    expected: byRole(201, 403, 403, 403, 403, 404, 401),
+    expected: byRole(202, 403, 403, 403, 403, 404, 401),
     path: (f) => `/api/v1/documents/${f.documentId}/collaborators`,
     body: (_f, u) => ({ email: u.target.email, role: 'viewer' }),
   },
   'DELETE /api/v1/documents/:id/collaborators/:userId': {
     expected: byRole(204, 403, 403, 403, 403, 404, 401),
     path: (f, u) => `/api/v1/documents/${f.documentId}/collaborators/${u.member.id}`,
+  },
+  'DELETE /api/v1/documents/:id/invitations/:invitationId': {
+    expected: byRole(204, 403, 403, 403, 403, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/invitations/${f.invitationId}`,
   },
   'GET /api/v1/documents/:id/share-links': {
     expected: byRole(200, 403, 403, 403, 403, 404, 401),
@@ -160,9 +165,13 @@ async function freshFixture(server: TestServer, users: Users): Promise<Fixture> 
   const linkViewer = await createShareLink(server, users.owner, documentId, 'viewer')
   const linkEditor = await createShareLink(server, users.owner, documentId, 'editor')
   const removable = await createShareLink(server, users.owner, documentId, 'viewer')
+  const token = users.owner.accessToken
+  await api(server, 'POST', `/documents/${documentId}/collaborators`, { token, body: { email: freshEmail(), role: 'viewer' } })
+  const { invitations } = (await api(server, 'GET', `/documents/${documentId}/collaborators`, { token })).body
   return {
     documentId,
     linkId: removable.id,
+    invitationId: invitations[0].id,
     tokens: {
       owner: users.owner.accessToken,
       editor: users.editor.accessToken,

@@ -339,4 +339,59 @@ describeEachDatabase('built-in accounts', (databases) => {
     expect(limited.status).toBe(429)
     expect(limited.body).toMatchObject({ statusCode: 429, code: 'rate_limited' })
   })
+
+  it('refuses an email after LOGIN_FAILURES_PER_EMAIL failed sign-ins, even with the right password; other emails still sign in', async () => {
+    const server = await startAuthServer(databases, { LOGIN_FAILURES_PER_EMAIL: '10', LOGIN_FAILURE_WINDOW_SECONDS: '900' })
+    await register(server)
+    const bob = { email: 'bob@example.com', password: 'another good password', name: 'Bob' }
+    await register(server, bob)
+    const login = (email: string, password: string) => api(server, 'POST', '/auth/login', { body: { email, password } })
+
+    for (let i = 0; i < 10; i++) expect((await login(alice.email, `wrong-${i}`)).status).toBe(401)
+    // Spelled differently, the same account: the count is per normalised email.
+    for (const email of [alice.email, ' ALICE@Example.com ']) {
+      const limited = await login(email, alice.password)
+      expect(limited.status, email).toBe(429)
+      expect(limited.body).toMatchObject({ statusCode: 429, code: 'rate_limited', error: 'Too Many Requests' })
+      const retryAfter = Number(limited.headers.get('retry-after'))
+      expect(retryAfter).toBeGreaterThan(0)
+      expect(retryAfter).toBeLessThanOrEqual(900)
+    }
+    expect((await login(bob.email, bob.password)).status).toBe(200)
+
+    // An unknown email is counted the same way, so the 429 says nothing about which accounts exist.
+    for (let i = 0; i < 10; i++) expect((await login('nobody@example.com', `wrong-${i}`)).status).toBe(401)
+    expect((await login('nobody@example.com', 'wrong')).status).toBe(429)
+  })
+
+  it('does not let a successful sign-in wipe the failures counted for that email', async () => {
+    const server = await startAuthServer(databases, { LOGIN_FAILURES_PER_EMAIL: '3' })
+    await register(server)
+    const login = (password: string) => api(server, 'POST', '/auth/login', { body: { email: alice.email, password } })
+    expect((await login('wrong-1')).status).toBe(401)
+    expect((await login('wrong-2')).status).toBe(401)
+    expect((await login(alice.password)).status).toBe(200)
+    expect((await login('wrong-3')).status).toBe(401)
+    expect((await login(alice.password)).status).toBe(429)
+  })
+
+  it('counts concurrent guesses before checking them, so a burst gets no more than the limit', async () => {
+    const server = await startAuthServer(databases, { LOGIN_FAILURES_PER_EMAIL: '3' })
+    await register(server)
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => api(server, 'POST', '/auth/login', { body: { email: alice.email, password: `wrong-${i}` } })),
+    )
+    const statuses = burst.map((r) => r.status).sort()
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429])
+  })
+
+  it('lets an email sign in again once its failure window has passed', async () => {
+    const server = await startAuthServer(databases, { LOGIN_FAILURES_PER_EMAIL: '2', LOGIN_FAILURE_WINDOW_SECONDS: '1' })
+    await register(server)
+    const login = (password: string) => api(server, 'POST', '/auth/login', { body: { email: alice.email, password } })
+    expect((await login('wrong-1')).status).toBe(401)
+    expect((await login('wrong-2')).status).toBe(401)
+    expect((await login(alice.password)).status).toBe(429)
+    await expect.poll(async () => (await login(alice.password)).status, { timeout: 5_000, interval: 200 }).toBe(200)
+  })
 })

@@ -5,7 +5,7 @@ import { startTestServer } from '../../helpers/server.ts'
 
 const LIMIT = 5
 
-function expectRateLimited(response: ApiResponse) {
+function expectRateLimited(response: ApiResponse, windowSeconds = 60) {
   expect(response.status).toBe(429)
   expect(response.body).toEqual({
     statusCode: 429,
@@ -15,7 +15,7 @@ function expectRateLimited(response: ApiResponse) {
   })
   const retryAfter = Number(response.headers.get('retry-after'))
   expect(retryAfter).toBeGreaterThan(0)
-  expect(retryAfter).toBeLessThanOrEqual(60)
+  expect(retryAfter).toBeLessThanOrEqual(windowSeconds)
 }
 
 describeEachDatabase('rate limits', (databases) => {
@@ -115,5 +115,49 @@ describeEachDatabase('rate limits', (databases) => {
     expectRateLimited(await login())
     // The API budget is separate: the same IP may still call other routes.
     expect((await api(server, 'GET', '/documents/no-such-document')).status).not.toBe(429)
+  })
+
+  it('keys the auth routes by client address alone: an access token or a share link buys no new budget', async () => {
+    const server = await startTestServer(await databases.create(), {
+      RATE_LIMIT_PER_MINUTE: '100',
+      AUTH_RATE_LIMIT_PER_MINUTE: '3',
+    })
+    const owner = await registerUser(server, 'Owner')
+    const document = await createDocument(server, owner)
+    const link = await createShareLink(server, owner, document.id, 'viewer')
+    const routes: [string, unknown][] = [
+      ['/auth/login', { email: 'nobody@example.test', password: 'wrong-password' }],
+      ['/auth/refresh', { refreshToken: 'rt_not-a-real-token' }],
+      ['/auth/logout', { refreshToken: 'rt_not-a-real-token' }],
+      ['/auth/register', { email: 'not-an-email', password: 'long enough password', name: 'X' }],
+    ]
+    for (const [path, body] of routes) {
+      const attempt = (token?: string) => api(server, 'POST', path, { body, token })
+      let spent = 0
+      while ((await attempt()).status !== 429) expect(++spent, path).toBeLessThanOrEqual(3)
+      expectRateLimited(await attempt(owner.accessToken))
+      expectRateLimited(await attempt(link.token))
+    }
+  })
+
+  it('limits share-link creation per document, and only the owner spends that budget', async () => {
+    const server = await startTestServer(await databases.create(), {
+      RATE_LIMIT_PER_MINUTE: '100',
+      SHARE_LINKS_PER_DOCUMENT_PER_HOUR: '3',
+    })
+    const owner = await registerUser(server, 'Owner')
+    const stranger = await registerUser(server, 'Stranger')
+    const first = await createDocument(server, owner)
+    const second = await createDocument(server, owner)
+    const create = (user: { accessToken: string }, documentId: string) =>
+      api(server, 'POST', `/documents/${documentId}/share-links`, { token: user.accessToken, body: { role: 'viewer' } })
+
+    // Someone who can't share the document can't use up its budget either.
+    for (let i = 0; i < 5; i++) expect((await create(stranger, first.id)).status).toBe(404)
+    for (let i = 0; i < 3; i++) expect((await create(owner, first.id)).status).toBe(201)
+    expectRateLimited(await create(owner, first.id), 3600)
+    expect(await server.database.db.selectFrom('share_links').where('document_id', '=', first.id).selectAll().execute()).toHaveLength(3)
+    // Another document has a budget of its own.
+    expect((await create(owner, second.id)).status).toBe(201)
   })
 })

@@ -20,7 +20,7 @@ describeEachDatabase('sharing', (databases) => {
       token,
       body: { email: `  ${carol.email.toUpperCase()} `.trim(), role: 'viewer' },
     })
-    expect(byEmail).toMatchObject({ status: 201, body: { userId: carol.id, role: 'viewer' } })
+    expect(byEmail).toMatchObject({ status: 202, body: { email: carol.email, role: 'viewer', status: 'invited' } })
 
     const list = await api(server, 'GET', '/documents/doc/collaborators', { token: carol.accessToken })
     expect(list.body.items.map((c: { userId: string; role: string }) => [c.userId, c.role])).toEqual([
@@ -31,7 +31,7 @@ describeEachDatabase('sharing', (databases) => {
     expect((await api(server, 'GET', '/documents/doc', { token: bob.accessToken })).body.role).toBe('editor')
   })
 
-  it('a member may leave; the owner can be neither removed nor re-roled; unknown people are 404', async () => {
+  it('a member may leave; the owner can be neither removed nor re-roled; unknown user ids are 404', async () => {
     const server = await startTestServer(await databases.create())
     const alice = await registerUser(server, 'Alice')
     const bob = await registerUser(server, 'Bob')
@@ -46,9 +46,9 @@ describeEachDatabase('sharing', (databases) => {
       (await api(server, 'PUT', '/documents/doc/collaborators/usr_nobody', { token: alice.accessToken, body: { role: 'viewer' } })).status,
     ).toBe(404)
     expect(
-      (await api(server, 'POST', '/documents/doc/collaborators', { token: alice.accessToken, body: { email: 'nobody@example.test', role: 'viewer' } }))
+      (await api(server, 'POST', '/documents/doc/collaborators', { token: alice.accessToken, body: { email: alice.email, role: 'viewer' } }))
         .status,
-    ).toBe(404)
+    ).toBe(409)
 
     expect((await api(server, 'DELETE', `/documents/doc/collaborators/${bob.id}`, { token: bob.accessToken })).status).toBe(204)
     expect((await api(server, 'GET', '/documents/doc', { token: bob.accessToken })).status).toBe(404)
@@ -109,6 +109,8 @@ describeEachDatabase('sharing', (databases) => {
       ['POST', '/documents/doc/share-links', { role: 'viewer', expiresAt: 'tomorrow' }],
       ['POST', '/documents/doc/share-links', { role: 'viewer', expiresAt: '2001-01-01T00:00:00Z' }],
       ['DELETE', '/documents/doc/share-links/bad%20id', undefined],
+      ['DELETE', '/documents/doc/invitations/bad%20id', undefined],
+      ['DELETE', `/documents/doc/invitations/${'x'.repeat(200)}`, undefined],
     ]
     for (const [method, path, body] of cases) {
       const response = await api(server, method, path, { token, body })
@@ -117,5 +119,6 @@ describeEachDatabase('sharing', (databases) => {
     }
     expect(await server.database.db.selectFrom('document_members').selectAll().execute()).toEqual([])
     expect(await server.database.db.selectFrom('share_links').selectAll().execute()).toEqual([])
+    expect(await server.database.db.selectFrom('document_invitations').selectAll().execute()).toEqual([])
   })
 })
