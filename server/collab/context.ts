@@ -15,6 +15,8 @@ export interface CollabContext {
   via?: 'collab' | 'y-websocket'
   /** For server-side edits: the log kind to record (a restore, an import). */
   logKind?: UpdateKind
+  /** A server-side edit recorded through `UpdateLogExtension.recordServerEdit` (see versions/server-edits.ts). */
+  serverEdit?: boolean
 }
 
 export const ANONYMOUS = 'anonymous'

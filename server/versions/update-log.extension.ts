@@ -41,6 +41,15 @@ interface PendingEntry {
   update: Uint8Array
   author: string
   kind: UpdateKind
+  /** A server-side edit (restore, import, REST update): stored as a row of its own, named if labelled. */
+  own?: { label: string | null; stored: (seq: number) => void; failed: (error: unknown) => void }
+}
+
+/** How a server-side edit is recorded in the log. */
+export interface ServerEditRecord {
+  author: string
+  kind: UpdateKind
+  label?: string | null
 }
 
 interface LogStats {
@@ -99,6 +108,8 @@ export class UpdateLogExtension implements Extension<CollabContext> {
       // Updates relayed from another instance are stored by the instance that received them.
       if (shouldSkipStoreHooks(transactionOrigin)) return
       const local = isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'local'
+      // Recorded by `recordServerEdit`, with its own row and seq.
+      if (local && context?.serverEdit) return
       const entry: PendingEntry = {
         update,
         author: context?.user?.id ?? ANONYMOUS,
@@ -133,8 +144,31 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     if (this.pendingCount(documentName) === 0) this.#stats.delete(documentName)
   }
 
+  /**
+   * Stores a server-side edit (already applied to the live document) as a row of its own, right
+   * away, and resolves with its seq. The caller's transaction must carry `context.serverEdit` so
+   * `onChange` doesn't buffer the same update a second time.
+   */
+  recordServerEdit(documentName: string, update: Uint8Array, record: ServerEditRecord): Promise<number> {
+    const stored = new Promise<number>((resolve, reject) => {
+      const entry: PendingEntry = {
+        update,
+        author: record.author,
+        kind: record.kind,
+        own: { label: record.label ?? null, stored: resolve, failed: reject },
+      }
+      const pending = this.#pending.get(documentName)
+      if (pending) pending.push(entry)
+      else this.#pending.set(documentName, [entry])
+    })
+    // A failed append keeps the entry and is retried like any other; the caller hears of the first failure.
+    this.flush(documentName).catch(() => undefined)
+    return stored
+  }
+
   /** Forgets a deleted document's unstored updates (they have no document to belong to). */
   discard(documentName: string): void {
+    for (const entry of this.#pending.get(documentName) ?? []) entry.own?.failed(new DocumentGoneError(documentName))
     this.#pending.delete(documentName)
     this.#clearRetry(documentName)
     this.#stats.delete(documentName)
@@ -182,9 +216,17 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     if (!pending || pending.length === 0) return
     // Entries that arrive while the write is in flight stay queued for the next append.
     const taken = pending.length
-    const entries = toLogEntries(pending.slice(0, taken), this.#options.maxRowBytes)
-    await appendUpdates(this.#db, documentName, entries)
+    const batch = pending.slice(0, taken)
+    const { entries, owners } = toLogRows(batch, this.#options.maxRowBytes)
+    let seqs: number[]
+    try {
+      seqs = await appendUpdates(this.#db, documentName, entries)
+    } catch (error) {
+      for (const entry of batch) entry.own?.failed(error)
+      throw error
+    }
     pending.splice(0, taken)
+    for (const [row, entry] of owners) entry.own?.stored(seqs[row]!)
     if (pending.length === 0) this.#pending.delete(documentName)
     this.#clearRetry(documentName)
     const stats = this.#stats.get(documentName)
@@ -269,26 +311,41 @@ export class UpdateLogExtension implements Extension<CollabContext> {
 
 /** Groups consecutive updates of one kind into rows of at most `maxRowBytes` raw bytes, each merged. */
 export function toLogEntries(pending: readonly PendingEntry[], maxRowBytes: number): NewLogEntry[] {
+  return toLogRows(pending, maxRowBytes).entries
+}
+
+/**
+ * `toLogEntries`, also saying which row each server-side edit became: such an edit is a row of its
+ * own (never merged with its neighbours), so its seq names exactly it.
+ */
+function toLogRows(
+  pending: readonly PendingEntry[],
+  maxRowBytes: number,
+): { entries: NewLogEntry[]; owners: [number, PendingEntry][] } {
   const rows: NewLogEntry[] = []
+  const owners: [number, PendingEntry][] = []
   let group: PendingEntry[] = []
   let groupBytes = 0
   const close = () => {
     if (group.length === 0) return
     const first = group[0]!
+    if (first.own) owners.push([rows.length, first])
     rows.push({
-      data: mergeUpdatesBounded(group.map((e) => e.update)),
+      data: group.length === 1 ? first.update : mergeUpdatesBounded(group.map((e) => e.update)),
       kind: first.kind,
       authors: [...new Set(group.map((e) => e.author))],
+      label: first.own?.label ?? null,
     })
     group = []
     groupBytes = 0
   }
   for (const entry of pending) {
+    const separate = entry.own !== undefined || group[0]?.own !== undefined
     const kindChanges = group.length > 0 && group[0]!.kind !== entry.kind
-    if (kindChanges || (group.length > 0 && groupBytes + entry.update.byteLength > maxRowBytes)) close()
+    if (separate || kindChanges || (group.length > 0 && groupBytes + entry.update.byteLength > maxRowBytes)) close()
     group.push(entry)
     groupBytes += entry.update.byteLength
   }
   close()
-  return rows
+  return { entries: rows, owners }
 }

@@ -12,6 +12,8 @@ export interface NewLogEntry {
   data: Uint8Array
   kind: UpdateKind
   authors: readonly string[]
+  /** A version name (restores are named "Restored from version N"). */
+  label?: string | null
 }
 
 /**
@@ -49,7 +51,7 @@ export async function appendUpdates(
           bytes: entry.data.byteLength,
           kind: entry.kind,
           authors: JSON.stringify(entry.authors),
-          label: null,
+          label: entry.label ?? null,
           created_at: now,
         })),
       )
