@@ -2,12 +2,15 @@ import { type App, buildApp } from './app.ts'
 import type { Config } from './config/config.ts'
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
+import { RetentionJob, type RetentionOptions } from './versions/retention.ts'
 
 export interface RunningServer extends App {
   database: DatabaseHandle
   /** `http://host:port` the server listens on. */
   url: string
   port: number
+  /** The history retention job, when VERSION_RETENTION_DAYS is set. */
+  retention: RetentionJob | undefined
   /** Graceful stop: refuse new work, close sockets, store every pending update, close the database. */
   close(): Promise<void>
 }
@@ -15,7 +18,11 @@ export interface RunningServer extends App {
 /** Connects and migrates the database, builds the app and listens. */
 export async function startServer(
   config: Config,
-  options: { logger?: boolean | object } = {},
+  options: {
+    logger?: boolean | object
+    /** When the retention job runs (tests shorten it); how much it keeps is configuration. */
+    retention?: Pick<RetentionOptions, 'intervalMs' | 'startDelayMs'>
+  } = {},
 ): Promise<RunningServer> {
   const database = connectDatabase(config.database, { poolSize: config.databasePoolSize })
   let migrated = false
@@ -37,14 +44,27 @@ export async function startServer(
   const address = app.http.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const retention =
+    config.versionRetentionDays === undefined
+      ? undefined
+      : new RetentionJob({
+          db: database.db,
+          log: app.log.child({ module: 'retention' }),
+          retentionDays: config.versionRetentionDays,
+          ...options.retention,
+        })
+  retention?.start()
   let closing: Promise<void> | undefined
   return {
     ...app,
     database,
     port,
+    retention,
     url: `http://${host}:${port}`,
     close: () => {
-      closing ??= shutdown(app, database, config.shutdownTimeoutMs)
+      closing ??= retention
+        ? retention.stop().then(() => shutdown(app, database, config.shutdownTimeoutMs))
+        : shutdown(app, database, config.shutdownTimeoutMs)
       return closing
     },
   }

@@ -32,6 +32,7 @@ export const EnvSchema = Type.Object({
   PRESENCE_MAX_CLIENT_IDS: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   PRESENCE_MAX_STATE_BYTES: Type.Integer({ minimum: 256, maximum: 1024 * 1024, default: 16_384 }),
   CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
+  VERSION_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
@@ -89,6 +90,11 @@ export interface Config {
   readonly presenceMaxStateBytes: number
   /** Root whose plain text `?format=text` returns. */
   readonly contentTextRoot: string
+  /**
+   * Unlabelled history rows older than this many days are merged into one row per hour (see
+   * versions/retention.ts); undefined = every row is kept.
+   */
+  readonly versionRetentionDays: number | undefined
   readonly shutdownTimeoutMs: number
   readonly auth: AuthConfig
   /** How often live sockets are checked against the database (account deleted, sign-in revoked). */
@@ -156,8 +162,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // An empty variable means "not set": `PORT= npm start` should not fail on the empty string.
     if (value !== undefined && value.trim() !== '') input[key] = value.trim()
   }
-  const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, input))
-  const problems = schemaProblems(parsed as Record<string, unknown>)
+  const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, { ...input })) as Record<string, unknown>
+  // Convert (which changes its argument, hence the copy) truncates "1.5" to 1 for an integer; put
+  // such text back so validation names the variable instead of running with a number nobody set.
+  for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
+    const raw = input[key]
+    if ((schema as { type?: string }).type === 'integer' && raw !== undefined && !/^[+-]?\d+$/.test(raw)) {
+      parsed[key] = raw
+    }
+  }
+  const problems = schemaProblems(parsed)
   let database: DatabaseTarget | undefined
   if (!problems.some((p) => p.startsWith('DATABASE_URL'))) {
     const result = parseDatabaseUrl((parsed as Env).DATABASE_URL)
@@ -200,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     presenceMaxClientIds: e.PRESENCE_MAX_CLIENT_IDS,
     presenceMaxStateBytes: e.PRESENCE_MAX_STATE_BYTES,
     contentTextRoot: e.CONTENT_TEXT_ROOT,
+    versionRetentionDays: e.VERSION_RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   })
 }

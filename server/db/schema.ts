@@ -13,6 +13,7 @@ export interface Database {
   document_invitations: DocumentInvitationsTable
   document_updates: DocumentUpdatesTable
   document_checkpoints: DocumentCheckpointsTable
+  job_locks: JobLocksTable
 }
 
 export interface UsersTable {
@@ -87,7 +88,7 @@ export interface DocumentsTable {
 /** One row per stored batch of edits: the append-only log, and each row is a version-history entry. */
 export interface DocumentUpdatesTable {
   document_id: string
-  /** Gap-free per document, starting at 1. */
+  /** Increasing per document from 1; gap-free until retention merges old rows (versions/retention.ts). */
   seq: number
   /** A Yjs update (v1) holding only what changed in this batch. */
   data: Uint8Array
@@ -106,6 +107,14 @@ export interface DocumentCheckpointsTable {
   data: Uint8Array
   bytes: number
   created_at: number
+}
+
+/** A lease on a background job: only the holder of an unexpired row runs it (see versions/retention.ts). */
+export interface JobLocksTable {
+  name: string
+  /** Random id of the running job instance. */
+  holder: string
+  expires_at: number
 }
 
 export const UPDATE_KINDS = ['update', 'restore', 'import'] as const

@@ -74,6 +74,17 @@ describe('config', () => {
     )
   })
 
+  it('keeps every history row unless VERSION_RETENTION_DAYS is a whole number of days, at least 1', () => {
+    expect(loadConfig({}).versionRetentionDays).toBeUndefined()
+    expect(loadConfig({ VERSION_RETENTION_DAYS: '' }).versionRetentionDays).toBeUndefined()
+    expect(loadConfig({ VERSION_RETENTION_DAYS: '30' }).versionRetentionDays).toBe(30)
+    for (const bad of ['0', '-1', '1.5', 'forever', '30d']) {
+      expect(() => loadConfig({ VERSION_RETENTION_DAYS: bad })).toThrow(
+        `VERSION_RETENTION_DAYS: must be an integer from 1 to 36500 (got "${bad}")`,
+      )
+    }
+  })
+
   it('reads TRUST_PROXY as a switch, a hop count or a list of proxies', () => {
     expect(loadConfig({}).trustProxy).toBe(false)
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true)
