@@ -4,4 +4,6 @@ export class CollabMetrics {
   droppedReadOnlyUpdates = 0
   /** Frames refused as undecodable. */
   invalidMessages = 0
+  /** Awareness states refused: a client id owned by another connection, too many ids, too large. */
+  droppedAwarenessStates = 0
 }

@@ -11,6 +11,7 @@ import { LiveAccess } from './live-access.ts'
 import { DocumentAccessExtension } from './document-access.extension.ts'
 import { MessageValidationExtension } from './message-validation.extension.ts'
 import { SocketSessions } from './socket-sessions.ts'
+import { PresenceExtension } from './presence.extension.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
@@ -51,6 +52,11 @@ export function createCollab(
     extensions: [
       new DocumentAccessExtension({ db, authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
       new MessageValidationExtension(metrics, socketLog),
+      new PresenceExtension({
+        maxClientIds: config.presenceMaxClientIds,
+        maxStateBytes: config.presenceMaxStateBytes,
+        metrics,
+        log: log.child({ module: 'presence' }),
       }),
       updateLog,
     ],

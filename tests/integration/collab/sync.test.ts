@@ -38,11 +38,12 @@ describeEachDatabase('live sync', (databases) => {
     yws.doc.getText('default').insert(yws.doc.getText('default').length, 'from y-websocket.')
     await expect.poll(() => hp.doc.getText('default').toString()).toBe('from hocuspocus. from y-websocket.')
 
-    hp.provider.setAwarenessField('user', { name: 'Hope' })
-    yws.provider.awareness.setLocalStateField('user', { name: 'Yara' })
+    // A field the server passes through as sent (it stamps `user` with the caller's identity).
+    hp.provider.setAwarenessField('label', 'Hope')
+    yws.provider.awareness.setLocalStateField('label', 'Yara')
     const names = (states: Map<number, Record<string, unknown>>) =>
       [...states.values()]
-        .map((s) => (s.user as { name?: string } | undefined)?.name)
+        .map((s) => s.label as string | undefined)
         .filter(Boolean)
         .sort()
     await expect.poll(() => names(yws.provider.awareness.getStates())).toEqual(['Hope', 'Yara'])
