@@ -19,6 +19,7 @@ import { rateLimitPlugin } from './http/rate-limit.plugin.ts'
 import { securityPlugin } from './http/security.plugin.ts'
 import { registerJsonParser, registerValidation } from './http/validation.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
+import { versionsRoutes } from './versions/versions.routes.ts'
 
 export interface App {
   http: FastifyInstance
@@ -80,5 +81,6 @@ export async function buildApp(
   await http.register(meRoutes, { prefix: '/api/v1' })
   await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config })
   await http.register(sharingRoutes, { prefix: '/api/v1', db, collab, config })
+  await http.register(versionsRoutes, { prefix: '/api/v1', db, config })
   return { http, routes, collab, websockets, log: http.log }
 }

@@ -32,6 +32,7 @@ export const EnvSchema = Type.Object({
   PRESENCE_MAX_CLIENT_IDS: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   PRESENCE_MAX_STATE_BYTES: Type.Integer({ minimum: 256, maximum: 1024 * 1024, default: 16_384 }),
   CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
+  VERSION_SESSION_GAP_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   VERSION_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
@@ -90,6 +91,8 @@ export interface Config {
   readonly presenceMaxStateBytes: number
   /** Root whose plain text `?format=text` returns. */
   readonly contentTextRoot: string
+  /** Version history `?group=session`: consecutive rows less than this apart are one editing session. */
+  readonly versionSessionGapSeconds: number
   /**
    * Unlabelled history rows older than this many days are merged into one row per hour (see
    * versions/retention.ts); undefined = every row is kept.
@@ -214,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     presenceMaxClientIds: e.PRESENCE_MAX_CLIENT_IDS,
     presenceMaxStateBytes: e.PRESENCE_MAX_STATE_BYTES,
     contentTextRoot: e.CONTENT_TEXT_ROOT,
+    versionSessionGapSeconds: e.VERSION_SESSION_GAP_SECONDS,
     versionRetentionDays: e.VERSION_RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   })

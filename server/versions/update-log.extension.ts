@@ -25,6 +25,12 @@ export interface UpdateLogOptions {
   maxRowBytes?: number
   /** A checkpoint is due once the rows since the last one outweigh it, and weigh at least this. */
   checkpointMinBytes?: number
+  /**
+   * …or once this many rows follow the last one, however small: a long run of tiny edits would
+   * otherwise never earn a checkpoint, and reading any version replays at most this many rows
+   * after the checkpoint before it.
+   */
+  checkpointMaxRows?: number
   /** First retry delay after a failed store; doubles up to `retryMaxMs`. */
   retryBaseMs?: number
   retryMaxMs?: number
@@ -33,6 +39,7 @@ export interface UpdateLogOptions {
 export const updateLogDefaults = {
   maxRowBytes: 4 * 1024 * 1024,
   checkpointMinBytes: 64 * 1024,
+  checkpointMaxRows: 200,
   retryBaseMs: 500,
   retryMaxMs: 30_000,
 }
@@ -55,6 +62,7 @@ export interface ServerEditRecord {
 interface LogStats {
   checkpointBytes: number
   bytesSinceCheckpoint: number
+  rowsSinceCheckpoint: number
   checkpointing: boolean
 }
 
@@ -86,6 +94,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     this.#options = {
       maxRowBytes: options.maxRowBytes ?? updateLogDefaults.maxRowBytes,
       checkpointMinBytes: options.checkpointMinBytes ?? updateLogDefaults.checkpointMinBytes,
+      checkpointMaxRows: options.checkpointMaxRows ?? updateLogDefaults.checkpointMaxRows,
       retryBaseMs: options.retryBaseMs ?? updateLogDefaults.retryBaseMs,
       retryMaxMs: options.retryMaxMs ?? updateLogDefaults.retryMaxMs,
     }
@@ -98,6 +107,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     this.#stats.set(documentName, {
       checkpointBytes: checkpoint?.data.byteLength ?? 0,
       bytesSinceCheckpoint: updates.reduce((sum, row) => sum + row.data.byteLength, 0),
+      rowsSinceCheckpoint: updates.length,
       checkpointing: false,
     })
   }
@@ -232,6 +242,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     const stats = this.#stats.get(documentName)
     if (stats) {
       stats.bytesSinceCheckpoint += entries.reduce((sum, e) => sum + e.data.byteLength, 0)
+      stats.rowsSinceCheckpoint += entries.length
       this.#maybeCheckpoint(documentName, stats)
     }
   }
@@ -269,7 +280,9 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   }
 
   #maybeCheckpoint(documentName: string, stats: LogStats): void {
-    const due = stats.bytesSinceCheckpoint > Math.max(stats.checkpointBytes, this.#options.checkpointMinBytes)
+    const due =
+      stats.bytesSinceCheckpoint > Math.max(stats.checkpointBytes, this.#options.checkpointMinBytes) ||
+      stats.rowsSinceCheckpoint >= this.#options.checkpointMaxRows
     if (!due || stats.checkpointing || this.#stopped) return
     stats.checkpointing = true
     const work = new Promise<void>((resolve) => setImmediate(resolve))
@@ -299,6 +312,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
       const covered = updates.reduce((sum, row) => sum + row.data.byteLength, 0)
       stats.checkpointBytes = state.byteLength
       stats.bytesSinceCheckpoint = Math.max(0, stats.bytesSinceCheckpoint - covered)
+      stats.rowsSinceCheckpoint = Math.max(0, stats.rowsSinceCheckpoint - updates.length)
       this.#log.debug(
         { documentName, seq: last.seq, bytes: state.byteLength },
         'update log: checkpoint written',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { expect, it } from 'vitest'
+import { applyServerEdit } from '../../../server/versions/server-edits.ts'
 import { api, createDocument, createShareLink, registerUser, share, type TestUser } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
@@ -133,6 +134,20 @@ const MATRIX: Record<string, Row> = {
     expected: byRole(204, 403, 403, 403, 403, 404, 401),
     path: (f) => `/api/v1/documents/${f.documentId}/share-links/${f.linkId}`,
   },
+  // History names people: share links get the stranger's 404.
+  'GET /api/v1/documents/:id/versions': {
+    expected: byRole(200, 200, 200, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/versions`,
+  },
+  'GET /api/v1/documents/:id/versions/:seq': {
+    expected: byRole(200, 200, 200, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/versions/1?format=json`,
+  },
+  'PATCH /api/v1/documents/:id/versions/:seq': {
+    expected: byRole(200, 200, 403, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/versions/1`,
+    body: () => ({ label: 'Named' }),
+  },
 }
 
 /** Routes that are the same for everyone by design and need no per-role row. */
@@ -159,6 +174,8 @@ async function registerUsers(server: TestServer): Promise<Users> {
 /** A fresh document with every kind of access set up, so mutating cases never see each other. */
 async function freshFixture(server: TestServer, users: Users): Promise<Fixture> {
   const { id: documentId } = await createDocument(server, users.owner)
+  // Version 1, for the history routes.
+  await applyServerEdit(server.collab, documentId, { author: users.owner.id, kind: 'update' }, () => null)
   await share(server, users.owner, documentId, users.editor, 'editor')
   await share(server, users.owner, documentId, users.viewer, 'viewer')
   await share(server, users.owner, documentId, users.member, 'viewer')
