@@ -1,3 +1,4 @@
+/* eslint-disable no-console -- this module replaces the console methods themselves */
 import { formatWithOptions } from 'node:util'
 import type { FastifyBaseLogger } from 'fastify'
 
