@@ -83,3 +83,17 @@ export const LabelVersionBody = Type.Object(
   { additionalProperties: false },
 )
 export type LabelVersionBody = Static<typeof LabelVersionBody>
+
+/** A restore's `:seq`: 0 restores the empty document (as it was before the first version). */
+export const RestoreVersionParams = Type.Object(
+  { id: DocumentId, seq: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }) },
+  { additionalProperties: false },
+)
+export type RestoreVersionParams = Static<typeof RestoreVersionParams>
+
+/** The new version a server-side write (a restore, an update posted over REST) was stored as. */
+export const StoredVersion = Type.Object(
+  { seq: Type.Integer() },
+  { $id: 'StoredVersion', additionalProperties: false },
+)
+export type StoredVersion = Static<typeof StoredVersion>

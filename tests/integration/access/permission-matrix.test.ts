@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { applyServerEdit } from '../../../server/versions/server-edits.ts'
 import { api, createDocument, createShareLink, registerUser, share, type TestUser } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
+import { apiRaw } from '../../helpers/raw-body.ts'
 import { startTestServer, type TestServer } from '../../helpers/server.ts'
 
 const ACTORS = ['owner', 'editor', 'viewer', 'linkViewer', 'linkEditor', 'stranger', 'noToken'] as const
@@ -33,6 +35,8 @@ interface Row {
   /** Path under the server root with `:id`, `:userId`, `:linkId`, `:invitationId` filled in from the fixture. */
   path: (f: Fixture, u: Users) => string
   body?: (f: Fixture, u: Users) => unknown
+  /** A non-JSON body (a binary Yjs update), sent instead of `body`. */
+  raw?: { type: string; body: () => Uint8Array }
 }
 
 const all = (status: number): Expected => Object.fromEntries(ACTORS.map((a) => [a, status])) as Expected
@@ -134,6 +138,15 @@ const MATRIX: Record<string, Row> = {
     expected: byRole(204, 403, 403, 403, 403, 404, 401),
     path: (f) => `/api/v1/documents/${f.documentId}/share-links/${f.linkId}`,
   },
+  'POST /api/v1/documents/:id/updates': {
+    expected: byRole(201, 201, 403, 403, 201, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/updates`,
+    raw: { type: 'application/octet-stream', body: () => textUpdate('posted') },
+  },
+  'POST /api/v1/documents/:id/versions/:seq/restore': {
+    expected: byRole(201, 201, 403, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/versions/0/restore`,
+  },
   // History names people: share links get the stranger's 404.
   'GET /api/v1/documents/:id/versions': {
     expected: byRole(200, 200, 200, 404, 404, 404, 401),
@@ -223,10 +236,10 @@ describeEachDatabase('permission matrix', (databases) => {
       for (const actor of ACTORS) {
         const fixture = await freshFixture(server, users)
         const path = row.path(fixture, users)
-        const response = await api(server, method, `/${path}`, {
-          token: fixture.tokens[actor],
-          body: row.body?.(fixture, users),
-        })
+        const token = fixture.tokens[actor]
+        const response = row.raw
+          ? await apiRaw(server, method, `/${path}`, { token, type: row.raw.type, body: row.raw.body() })
+          : await api(server, method, `/${path}`, { token, body: row.body?.(fixture, users) })
         if (response.status !== row.expected[actor]) {
           failures.push(`${route} as ${actor}: expected ${row.expected[actor]}, got ${response.status} ${JSON.stringify(response.body).slice(0, 120)}`)
         }
@@ -294,4 +307,13 @@ async function yWebsocketOutcome(server: TestServer, documentId: string, token: 
   })
   client.destroy()
   return outcome
+}
+
+/** A Yjs update inserting `text` into the `default` root of an empty document. */
+function textUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('default').insert(0, text)
+  const update = Y.encodeStateAsUpdate(doc)
+  doc.destroy()
+  return update
 }
