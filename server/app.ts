@@ -11,6 +11,7 @@ import { attachWebSockets, type WebSocketGateway } from './collab/websocket.ts'
 import type { Config } from './config/config.ts'
 import type { DatabaseHandle } from './db/connect.ts'
 import { documentsRoutes } from './documents/documents.routes.ts'
+import { importRoutes } from './documents/import.routes.ts'
 import { updatesRoutes } from './documents/updates.routes.ts'
 import { clientAddressResolver, fastifyTrustProxy } from './http/client-address.ts'
 import { registerErrorHandlers } from './http/errors.ts'
@@ -20,6 +21,7 @@ import { rateLimitPlugin } from './http/rate-limit.plugin.ts'
 import { securityPlugin } from './http/security.plugin.ts'
 import { registerJsonParser, registerValidation } from './http/validation.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
+import { diffRoutes } from './versions/diff.routes.ts'
 import { restoreRoutes } from './versions/restore.routes.ts'
 import { versionsRoutes } from './versions/versions.routes.ts'
 
@@ -83,8 +85,10 @@ export async function buildApp(
   await http.register(meRoutes, { prefix: '/api/v1' })
   await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config })
   await http.register(sharingRoutes, { prefix: '/api/v1', db, collab, config })
+  await http.register(importRoutes, { prefix: '/api/v1', db, collab, config })
   await http.register(updatesRoutes, { prefix: '/api/v1', db, collab, config })
   await http.register(restoreRoutes, { prefix: '/api/v1', db, collab })
   await http.register(versionsRoutes, { prefix: '/api/v1', db, config })
+  await http.register(diffRoutes, { prefix: '/api/v1', db, config })
   return { http, routes, collab, websockets, log: http.log }
 }

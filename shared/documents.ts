@@ -10,6 +10,13 @@ export function isValidDocumentId(id: string): boolean {
   return documentIdRegExp.test(id)
 }
 
-/** Formats `GET /api/v1/documents/:id/content` can return. */
-export const CONTENT_FORMATS = ['json', 'text', 'yjs'] as const
+/**
+ * Formats `GET /api/v1/documents/:id/content` (and a version's content) can return. `markdown` renders
+ * a ProseMirror-shaped (Tiptap StarterKit) XmlFragment root, or a text root as it is.
+ */
+export const CONTENT_FORMATS = ['json', 'text', 'markdown', 'yjs'] as const
 export type ContentFormat = (typeof CONTENT_FORMATS)[number]
+
+/** Formats `PUT /api/v1/documents/:id/content` replaces a root from. */
+export const IMPORT_FORMATS = ['text', 'json', 'markdown'] as const
+export type ImportFormat = (typeof IMPORT_FORMATS)[number]

@@ -22,6 +22,7 @@ import { requireDocumentRole } from '../sharing/access.ts'
 import { replayDocument } from '../versions/replay.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
 import { toDocumentDto } from './document-dto.ts'
+import { docToMarkdown } from './markdown.ts'
 import {
   deleteDocument,
   findDocument,
@@ -154,11 +155,11 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
     {
       schema: {
         tags: ['documents'],
-        summary: 'Current content as JSON, plain text, or a binary Yjs update',
+        summary: 'Current content as JSON, plain text, markdown, or a binary Yjs update',
         security,
         params: DocumentParams,
         querystring: ContentQuery,
-        response: { 200: Type.Unknown(), ...readErrors },
+        response: { 200: Type.Unknown(), ...readErrors, 409: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -172,6 +173,9 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
         if (format === 'yjs') return reply.type('application/octet-stream').send(Buffer.from(docToYjs(doc)))
         if (format === 'text') {
           return reply.type('text/plain; charset=utf-8').send(docToText(doc, request.query.root ?? config.contentTextRoot))
+        }
+        if (format === 'markdown') {
+          return reply.type('text/markdown; charset=utf-8').send(docToMarkdown(doc, request.query.root ?? config.contentTextRoot))
         }
         return reply.type('application/json; charset=utf-8').send(JSON.stringify(docToJson(doc)))
       } finally {

@@ -17,6 +17,7 @@ import { ErrorCodes } from '../../shared/errors.ts'
 import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { docToJson, docToText, docToYjs } from '../documents/content.ts'
+import { docToMarkdown } from '../documents/markdown.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { decodeCursor, encodeCursor } from '../http/pagination.ts'
 import { requireHistoryRole } from './history-access.ts'
@@ -72,7 +73,7 @@ export const versionsRoutes: FastifyPluginAsyncTypebox<VersionsRoutesOptions> = 
     {
       schema: {
         tags: ['versions'],
-        summary: 'The document exactly as it was after version `seq`, as JSON, plain text, or a binary Yjs update',
+        summary: 'The document exactly as it was after version `seq`, as JSON, plain text, markdown, or a binary Yjs update',
         security,
         params: VersionParams,
         querystring: ContentQuery,
@@ -124,6 +125,8 @@ function sendContent(reply: FastifyReply, doc: Y.Doc, format: ContentFormat, roo
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(docToJson(doc)))
     case 'text':
       return reply.type('text/plain; charset=utf-8').send(docToText(doc, root))
+    case 'markdown':
+      return reply.type('text/markdown; charset=utf-8').send(docToMarkdown(doc, root))
     case 'yjs':
       return reply.type('application/octet-stream').send(Buffer.from(docToYjs(doc)))
   }

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { CONTENT_FORMATS, DOCUMENT_ID_PATTERN } from '../documents.ts'
+import { CONTENT_FORMATS, DOCUMENT_ID_PATTERN, IMPORT_FORMATS } from '../documents.ts'
 import { ROLES } from '../roles.ts'
 import { Timestamp } from './common.ts'
 
@@ -61,9 +61,39 @@ export type DocumentList = Static<typeof DocumentList>
 export const ContentQuery = Type.Object(
   {
     format: Type.Optional(Type.Enum(CONTENT_FORMATS, { default: 'json' })),
-    /** For `format=text`: the root type to read (default: the server's CONTENT_TEXT_ROOT). */
+    /** For `format=text` and `format=markdown`: the root type to read (default: the server's CONTENT_TEXT_ROOT). */
     root: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   },
   { additionalProperties: false },
 )
 export type ContentQuery = Static<typeof ContentQuery>
+
+export const ImportContentQuery = Type.Object(
+  {
+    /** How to read the body; by default from its content type (`text/plain`, `application/json`, `text/markdown`). */
+    format: Type.Optional(Type.Enum(IMPORT_FORMATS)),
+    /** The root type to replace (default: the server's CONTENT_TEXT_ROOT). */
+    root: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  },
+  { additionalProperties: false },
+)
+export type ImportContentQuery = Static<typeof ImportContentQuery>
+
+/**
+ * An `application/json` import body: a string for a Y.Text root, or a ProseMirror document for a
+ * Y.XmlFragment root (its nodes are checked in depth by the route).
+ *
+ * @example { "type": "doc", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "Hi" }] }] }
+ */
+export const ImportJsonBody = Type.Union([
+  Type.String(),
+  Type.Object(
+    {
+      type: Type.Literal('doc'),
+      attrs: Type.Optional(Type.Object({})),
+      content: Type.Optional(Type.Array(Type.Object({ type: Type.String() }))),
+    },
+    { additionalProperties: false },
+  ),
+])
+export type ImportJsonBody = Static<typeof ImportJsonBody>

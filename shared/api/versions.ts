@@ -97,3 +97,37 @@ export const StoredVersion = Type.Object(
   { $id: 'StoredVersion', additionalProperties: false },
 )
 export type StoredVersion = Static<typeof StoredVersion>
+
+/** Kinds of part in a version diff. */
+export const DIFF_OPS = ['insert', 'delete', 'equal'] as const
+export type DiffOp = (typeof DIFF_OPS)[number]
+
+export const VersionDiffQuery = Type.Object(
+  {
+    /** The version to compare with (default: the one before `:seq`; 0 = the empty document). */
+    from: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+    /** The root type whose text rendering is compared (default: the server's CONTENT_TEXT_ROOT). */
+    root: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  },
+  { additionalProperties: false },
+)
+export type VersionDiffQuery = Static<typeof VersionDiffQuery>
+
+/**
+ * A word-level diff of the text rendering of one root between versions `from` and `to`: the parts
+ * joined in order spell both texts (`insert` parts only the new one, `delete` parts only the old one),
+ * except that long `equal` parts keep only some context around a `…`.
+ */
+export const VersionDiff = Type.Object(
+  {
+    from: Type.Integer(),
+    to: Type.Integer(),
+    /** Who wrote the versions in (from, to], in order of appearance. */
+    authors: Type.Array(VersionAuthor),
+    changes: Type.Array(
+      Type.Object({ op: Type.Enum(DIFF_OPS), text: Type.String() }, { additionalProperties: false }),
+    ),
+  },
+  { $id: 'VersionDiff', additionalProperties: false },
+)
+export type VersionDiff = Static<typeof VersionDiff>

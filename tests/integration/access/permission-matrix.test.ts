@@ -161,6 +161,16 @@ const MATRIX: Record<string, Row> = {
     path: (f) => `/api/v1/documents/${f.documentId}/versions/1`,
     body: () => ({ label: 'Named' }),
   },
+  'GET /api/v1/documents/:id/versions/:seq/diff': {
+    expected: byRole(200, 200, 200, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/versions/1/diff`,
+  },
+  // Importing is editing: editor links may, like editors.
+  'PUT /api/v1/documents/:id/content': {
+    expected: byRole(201, 201, 403, 403, 201, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/content`,
+    raw: { type: 'text/plain', body: () => new TextEncoder().encode('Imported') },
+  },
 }
 
 /** Routes that are the same for everyone by design and need no per-role row. */
