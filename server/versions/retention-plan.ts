@@ -41,17 +41,24 @@ export function uniteAuthors(rows: readonly { authors: readonly string[] }[]): s
   return [...new Set(rows.flatMap((row) => row.authors))]
 }
 
+/** The log writer's checkpoint spacing (see update-log.extension.ts). */
+export interface CheckpointBudget {
+  minBytes: number
+  maxRows: number
+}
+
 /**
  * Checkpoints that can go once merging has shrunk the rows between them. The log writer checkpoints
- * once the rows since the last checkpoint outweigh it (and `minBytes`), which bounds what reading
- * any version costs; a checkpoint is kept only where dropping it would break that bound for the
- * versions after it, i.e. when the rows from the previous kept checkpoint up to the next one
- * outweigh the previous one. The newest is always kept (loading the document starts there).
+ * once the rows since the last checkpoint outweigh it (and `minBytes`) or number `maxRows`, which
+ * bounds what reading any version costs; a checkpoint is kept only where dropping it would break
+ * that bound for the versions after it, i.e. when the rows from the previous kept checkpoint up to
+ * the next one outweigh the previous one or are too many. The newest is always kept (loading the
+ * document starts there).
  */
 export function checkpointsToDrop(
   checkpoints: readonly CheckpointOutline[],
   rows: readonly { seq: number; bytes: number }[],
-  minBytes: number,
+  budget: CheckpointBudget,
 ): number[] {
   const sorted = [...checkpoints].sort((a, b) => a.seq - b.seq)
   const seqs = rows.map((row) => row.seq).sort((a, b) => a - b)
@@ -59,7 +66,8 @@ export function checkpointsToDrop(
   // Running totals, so each span costs a binary search rather than a pass over a long log.
   const totals = new Float64Array(seqs.length + 1)
   seqs.forEach((seq, i) => (totals[i + 1] = totals[i]! + bySeq.get(seq)!))
-  const bytesUpTo = (seq: number) => {
+  /** How many rows have a seq at or below `seq`. */
+  const rowsUpTo = (seq: number) => {
     let lo = 0
     let hi = seqs.length
     while (lo < hi) {
@@ -67,15 +75,17 @@ export function checkpointsToDrop(
       if (seqs[mid]! <= seq) lo = mid + 1
       else hi = mid
     }
-    return totals[lo]!
+    return lo
   }
-  const bytesBetween = (after: number, upTo: number) => bytesUpTo(upTo) - bytesUpTo(after)
+  const fits = (after: CheckpointOutline, upTo: number) =>
+    totals[rowsUpTo(upTo)]! - totals[rowsUpTo(after.seq)]! <= Math.max(after.bytes, budget.minBytes) &&
+    rowsUpTo(upTo) - rowsUpTo(after.seq) <= budget.maxRows
   const drop: number[] = []
   let previous: CheckpointOutline = { seq: 0, bytes: 0 }
   for (let i = 0; i < sorted.length - 1; i++) {
     const checkpoint = sorted[i]!
     const next = sorted[i + 1]!
-    if (bytesBetween(previous.seq, next.seq) <= Math.max(previous.bytes, minBytes)) drop.push(checkpoint.seq)
+    if (fits(previous, next.seq)) drop.push(checkpoint.seq)
     else previous = checkpoint
   }
   return drop

@@ -40,6 +40,7 @@ export interface RetentionOptions {
   chunkRows?: number
   maxRowBytes?: number
   checkpointMinBytes?: number
+  checkpointMaxRows?: number
 }
 
 export const retentionDefaults = {
@@ -51,6 +52,7 @@ export const retentionDefaults = {
   // as densely as it writes them.
   maxRowBytes: updateLogDefaults.maxRowBytes,
   checkpointMinBytes: updateLogDefaults.checkpointMinBytes,
+  checkpointMaxRows: updateLogDefaults.checkpointMaxRows,
 }
 
 type Settings = typeof retentionDefaults
@@ -162,7 +164,10 @@ async function compactDocument(
   // Merged rows weigh less than the rows they replace, so checkpoints written for the old weight
   // may now be closer together than reads need.
   const rows = await logOutline(db, documentId)
-  const drop = checkpointsToDrop(await checkpointOutline(db, documentId), rows, settings.checkpointMinBytes)
+  const drop = checkpointsToDrop(await checkpointOutline(db, documentId), rows, {
+    minBytes: settings.checkpointMinBytes,
+    maxRows: settings.checkpointMaxRows,
+  })
   await deleteCheckpoints(db, documentId, drop)
   done.checkpointsDropped = drop.length
   return done
@@ -241,6 +246,7 @@ function settingsOf(options: RetentionOptions): Settings {
     chunkRows: options.chunkRows ?? retentionDefaults.chunkRows,
     maxRowBytes: options.maxRowBytes ?? retentionDefaults.maxRowBytes,
     checkpointMinBytes: options.checkpointMinBytes ?? retentionDefaults.checkpointMinBytes,
+    checkpointMaxRows: options.checkpointMaxRows ?? retentionDefaults.checkpointMaxRows,
   }
 }
 

@@ -53,10 +53,17 @@ describe('retention plan', () => {
     ]
     // 0→20: 2,000 B > 1,000 (min) keeps 10; 10→60: 5,000 > 1,000 keeps 20; 20→70: 5,000 > 1,000
     // keeps 60; 60→100: 4,000 > 2,000 keeps 70; the newest is always kept.
-    expect(checkpointsToDrop(checkpoints, rows, 1_000)).toEqual([])
+    expect(checkpointsToDrop(checkpoints, rows, { minBytes: 1_000, maxRows: 1_000 })).toEqual([])
     // With a budget of 5,000 B: 0→20 fits (drop 10), 0→60 doesn't (keep 20), 20→70 fits (drop 60),
     // 20→100 doesn't (keep 70).
-    expect(checkpointsToDrop(checkpoints, rows, 5_000)).toEqual([10, 60])
-    expect(checkpointsToDrop([{ seq: 5, bytes: 1 }], rows, 1e9)).toEqual([])
+    expect(checkpointsToDrop(checkpoints, rows, { minBytes: 5_000, maxRows: 1_000 })).toEqual([10, 60])
+    // However light the rows, no more than `maxRows` between kept checkpoints: 0→20 is 20 rows (drop
+    // 10), 0→60 is 60 > 40 (keep 20), 20→70 is 50 > 40 (keep 60), 60→100 is 40 (drop 70).
+    expect(checkpointsToDrop(checkpoints, rows, { minBytes: 1e9, maxRows: 40 })).toEqual([10, 70])
+    expect(checkpointsToDrop([{ seq: 5, bytes: 1 }], rows, { minBytes: 1e9, maxRows: 1 })).toEqual([])
+    // Gaps in seqs (rows merged away) count as no rows.
+    const gappy = [{ seq: 10, bytes: 100 }, { seq: 50, bytes: 100 }, { seq: 90, bytes: 100 }]
+    expect(checkpointsToDrop([{ seq: 10, bytes: 1 }, { seq: 90, bytes: 1 }], gappy, { minBytes: 1e9, maxRows: 3 })).toEqual([10])
+    expect(checkpointsToDrop([{ seq: 10, bytes: 1 }, { seq: 90, bytes: 1 }], gappy, { minBytes: 1e9, maxRows: 2 })).toEqual([])
   })
 })

@@ -16,6 +16,8 @@ import { startTestServer, testConfig, type TestServer } from '../../helpers/serv
 
 const DAY_MS = 86_400_000
 
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
 async function rows(db: Db, id: string) {
   const found = await db
     .selectFrom('document_updates')
@@ -174,6 +176,66 @@ describeEachDatabase('history retention', (databases) => {
       status: 'done',
       rowsRemoved: 0,
     })
+  })
+
+  it('on a long history written by the log writer, every surviving version reads as before and stays near a checkpoint', async () => {
+    const server = await startTestServer(await databases.create())
+    const { db } = server.database
+    const owner = await documentWithOwner(server, 'long')
+    // A connected client keeps the document loaded, so the writer checkpoints as it would in use.
+    const client = connectHocuspocus(server, 'long', { token: owner.accessToken })
+    await client.synced
+    for (let i = 1; i <= 600; i++) {
+      await applyServerEdit(server.collab, 'long', { author: owner.id, kind: 'update' }, (doc) => {
+        const scratch = new Y.Doc()
+        Y.applyUpdate(scratch, Y.encodeStateAsUpdate(doc))
+        const before = Y.encodeStateVector(scratch)
+        const text = scratch.getText('default')
+        if (i % 7 === 0) text.delete(Math.floor(text.length / 3), 4)
+        text.insert(Math.floor((text.length * (i % 5)) / 5), `row ${i}; `)
+        return Y.encodeStateAsUpdate(scratch, before)
+      })
+      // Lets the writer's background checkpoints run between edits, as between real stores.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await expect.poll(async () => (await checkpointRows(db, 'long')).length).toBeGreaterThanOrEqual(2)
+    const h0 = hourAgo(3)
+    const times: Record<number, number> = {}
+    for (let seq = 1; seq <= 400; seq++) times[seq] = h0 + Math.floor((seq - 1) / 100) * HOUR_MS + seq
+    await backdate(db, 'long', times)
+    await db.updateTable('document_updates').set({ label: 'Midway' }).where('document_id', '=', 'long').where('seq', '=', 150).execute()
+
+    const merged = new Set([...range(1, 99), ...range(101, 148), ...range(151, 199), ...range(201, 299), ...range(301, 399)])
+    const surviving = range(1, 600).filter((seq) => !merged.has(seq))
+    const versionsBefore = await Promise.all(surviving.map((seq) => replayJson(db, 'long', seq)))
+    const result = await runRetention({ db, log: server.log, retentionDays: retentionDays(server) })
+    expect(result).toMatchObject({ status: 'done', rowsRemoved: merged.size, rowsMerged: 5 })
+
+    expect((await rows(db, 'long')).map((r) => r.seq)).toEqual(surviving)
+    expect(await Promise.all(surviving.map((seq) => replayJson(db, 'long', seq)))).toEqual(versionsBefore)
+    const checkpoints = (await checkpointRows(db, 'long')).map((c) => c.seq)
+    for (const seq of checkpoints) {
+      expect(surviving).toContain(seq)
+      const stored = await db
+        .selectFrom('document_checkpoints')
+        .select('data')
+        .where('document_id', '=', 'long')
+        .where('seq', '=', seq)
+        .executeTakeFirstOrThrow()
+      const fromCheckpoint = new Y.Doc()
+      Y.applyUpdate(fromCheckpoint, stored.data)
+      const fromRows = new Y.Doc()
+      Y.applyUpdate(fromRows, await stateAt(db, 'long', seq))
+      expect(docToJson(fromCheckpoint)).toEqual(docToJson(fromRows))
+    }
+    // No version is further from the checkpoint before it than the writer's spacing allows.
+    for (const seq of surviving) {
+      const base = Math.max(0, ...checkpoints.filter((c) => c <= seq))
+      expect(surviving.filter((s) => s > base && s <= seq).length).toBeLessThanOrEqual(200)
+    }
+    const whole = await replayJson(db, 'long')
+    expect(whole).toEqual(docToJson(server.collab.hocuspocus.documents.get('long')!))
+    await expect.poll(() => docToJson(client.doc)).toEqual(whole)
   })
 
   it('rolls a chunk back when one of its rows was named after it was read', async () => {
