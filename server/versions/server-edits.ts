@@ -31,6 +31,7 @@ export async function applyServerEdit(
   const connection = await collab.hocuspocus.openDirectConnection(documentId, context)
   try {
     const document = connection.document!
+    let built: Uint8Array | null = null
     let captured: Uint8Array | undefined
     const capture = (update: Uint8Array, origin: unknown) => {
       if ((origin as { context?: unknown } | null)?.context === connection.context) captured = update
@@ -38,14 +39,26 @@ export async function applyServerEdit(
     document.on('update', capture)
     try {
       await connection.transact((doc) => {
-        const update = build(doc)
-        if (update) Y.applyUpdate(doc, update)
+        built = build(doc)
+        if (built) Y.applyUpdate(doc, built)
       })
     } finally {
       document.off('update', capture)
     }
-    return await collab.updateLog.recordServerEdit(documentId, captured ?? EMPTY_UPDATE, edit)
+    return await collab.updateLog.recordServerEdit(documentId, rowData(document, built, captured), edit)
   } finally {
     await connection.disconnect()
   }
+}
+
+/**
+ * What the row stores: what the edit changed. Yjs keeps the parts of an update whose dependencies
+ * it hasn't seen yet (an update posted before the one it builds on) aside, out of the emitted
+ * update; those must reach the log too, or a restart would lose them, so the row then holds the
+ * given update merged with what was applied (Yjs applies the overlap once).
+ */
+function rowData(document: Y.Doc, built: Uint8Array | null, captured: Uint8Array | undefined): Uint8Array {
+  const pending = document.store.pendingStructs !== null || document.store.pendingDs !== null
+  if (built && pending) return Y.mergeUpdates(captured ? [captured, built] : [built])
+  return captured ?? EMPTY_UPDATE
 }

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { replayDocument } from '../../../server/versions/replay.ts'
 import { applyServerEdit } from '../../../server/versions/server-edits.ts'
 import { documentWithOwner } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
@@ -60,5 +61,22 @@ describeEachDatabase('server-side edits', (databases) => {
     const second = await applyServerEdit(server.collab, 'quiet', { author: owner.id, kind: 'update' }, (doc) => insertAtStart(doc, 'x'))
     expect(second).toBe(2)
     expect(server.collab.hocuspocus.documents.has('quiet')).toBe(false)
+  })
+
+  it('stores the parts of an update that wait for missing dependencies, so a restart keeps them', async () => {
+    const server = await startTestServer(await databases.create())
+    const owner = await documentWithOwner(server, 'pending')
+    const source = new Y.Doc()
+    source.getText('default').insert(0, 'first')
+    const first = Y.encodeStateAsUpdate(source)
+    const before = Y.encodeStateVector(source)
+    source.getText('default').insert(5, ' second')
+    const second = Y.encodeStateAsUpdate(source, before)
+    // The second edit arrives before the one it builds on: Yjs holds it aside.
+    await applyServerEdit(server.collab, 'pending', { author: owner.id, kind: 'update' }, () => second)
+    const stored = await replayDocument(server.database.db, 'pending')
+    Y.applyUpdate(stored, first)
+    expect(stored.getText('default').toString()).toBe('first second')
+    stored.destroy()
   })
 })
