@@ -12,6 +12,7 @@ export type ImportContent = { kind: 'text'; text: string } | { kind: 'xml'; doc:
 
 /** Reads a request body as the content to import; a body that fits no root type is a 400. */
 export function readImportContent(format: ImportFormat, body: unknown): ImportContent {
+  if (body === undefined) throw invalid('body', 'is missing: send text/plain, text/markdown or application/json')
   if (format === 'markdown') return { kind: 'xml', doc: markdownToProsemirror(body as string) }
   if (typeof body === 'string') return { kind: 'text', text: body }
   if (format === 'text') throw invalid('body', 'must be text')

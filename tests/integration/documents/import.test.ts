@@ -133,6 +133,7 @@ describeEachDatabase('content import', (databases) => {
       ['binary', apiRaw(server, 'PUT', '/documents/guarded/content', { token, type: 'application/octet-stream', body: new Uint8Array(4) }), 415],
       ['too large', put(server, token, 'guarded', '?root=big', 'text/plain', 'x'.repeat(5000)), 413],
       ['unknown format', put(server, token, 'guarded', '?format=html', 'text/plain', 'x'), 400],
+      ['no body', api(server, 'PUT', '/documents/guarded/content', { token }), 400, 'is missing'],
     ]
     for (const [name, request, status, detail] of cases) {
       const response = await request
