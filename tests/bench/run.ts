@@ -17,6 +17,7 @@ import { serverSource } from './lib/snapshot.ts'
 import { configureOurs, TARGET_TITLE } from './lib/targets.ts'
 import { runAmplification } from './scenarios/amplification.ts'
 import { runFanout } from './scenarios/fanout.ts'
+import { type HistoryReport, historyGoals, renderHistory, runHistory } from './scenarios/history.ts'
 import { runTrace } from './scenarios/trace.ts'
 
 /**
@@ -41,7 +42,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-const results: Results = {
+const results: Results & { history?: HistoryReport } = {
   startedAt: new Date().toISOString(),
   machine: {
     cpus: cpus().length,
@@ -59,8 +60,10 @@ function save(): void {
   writeFileSync(options.output, `${JSON.stringify(results, null, 2)}\n`)
 }
 
+let oursRoot = ''
 try {
   const { root, ...source } = serverSource(options.oursRef)
+  oursRoot = root
   configureOurs(root, options.oursEnv)
   setQuietWait(options.waitQuietSeconds)
   results.oursServer = source
@@ -91,6 +94,15 @@ const scenarios = {
   trace: async () => {
     results.trace = await runTrace(options)
   },
+  history: async () => {
+    // Hundreds of REST reads by the one bench account: lift the per-user API limit, here only.
+    configureOurs(oursRoot, { RATE_LIMIT_PER_MINUTE: '1000000', ...options.oursEnv })
+    try {
+      results.history = await runHistory(options)
+    } finally {
+      configureOurs(oursRoot, options.oursEnv)
+    }
+  },
 }
 
 for (const scenario of options.only) {
@@ -110,7 +122,7 @@ for (const scenario of options.only) {
 
 results.finishedAt = new Date().toISOString()
 results.machine.loadavgAtEnd = loadavg()
-results.goals = evaluateGoals(results)
+results.goals = [...evaluateGoals(results), ...historyGoals(results.history)]
 save()
 
 const sections = [
@@ -122,6 +134,7 @@ const sections = [
 if (results.fanout) sections.push(renderFanout(results.fanout, options.targets))
 if (results.amplification) sections.push(renderAmplification(results.amplification))
 if (results.trace) sections.push(renderTrace(results.trace, options.targets))
+if (results.history) sections.push(renderHistory(results.history))
 sections.push(renderGoals(results.goals))
 for (const { scenario, error } of results.errors)
   sections.push(`**${scenario} failed:** ${error.split('\n')[0]}`)

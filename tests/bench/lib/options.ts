@@ -1,6 +1,6 @@
 import { TARGETS, type TargetName } from './targets.ts'
 
-export const SCENARIOS = ['fanout', 'amplification', 'trace'] as const
+export const SCENARIOS = ['fanout', 'amplification', 'trace', 'history'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface Options {
@@ -10,6 +10,8 @@ export interface Options {
   fanout: { readers: number[]; edits: number; warmup: number; intervalMs: number; rounds: number }
   amplification: { seedBytes: number; typingSeconds: number; keystrokesPerSecond: number }
   trace: { limit: number | undefined; timeoutSeconds: number }
+  /** Scenario 4 (ours only): a document of `rows` log rows; cold loads per variant, version reads, restore clients. */
+  history: { rows: number; loads: number; reads: number; clients: number }
   /** Directory for V8 CPU profiles of every server process, or undefined. */
   profileDir: string | undefined
   /** Run target A from this git ref instead of the working tree. */
@@ -23,7 +25,7 @@ export interface Options {
 
 export const USAGE = `npm run bench [-- options]
   --quick                      short runs for smoke testing (~3 min)
-  --only=fanout,amplification,trace
+  --only=fanout,amplification,trace,history   (--scenario=history is the same as --only=history)
   --targets=ours,bare,dbext
   --readers=10,50,200          fan-out reader counts
   --edits=N                    fan-out measured edits per round
@@ -32,6 +34,8 @@ export const USAGE = `npm run bench [-- options]
   --typing-rate=N              keystrokes per second (default 5)
   --trace-limit=N              use only the first N patches of the trace
   --trace-timeout=N            seconds before a target counts as "did not finish" (env BENCH_TRACE_TIMEOUT_S)
+  --history-rows=N             log rows of the history document (default 10000)
+  --history-reads=N            version reads and current-content reads each (default 200)
   --prof[=DIR]                 write a CPU profile of each server process (default tests/bench/results/profiles)
   --ours-ref=REF               run target A from a git commit instead of the working tree (env BENCH_OURS_REF)
   --ours-env=K=V,K=V           extra server config for target A, e.g. BROADCAST_FLUSH_MAX_BYTES=4096
@@ -87,6 +91,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
     'ours-ref',
     'wait-quiet',
     'ours-env',
+    'scenario',
+    'history-rows',
+    'history-reads',
   ]
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}\n${USAGE}`)
   const quick = flags.has('quick')
@@ -97,7 +104,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
   const traceLimit = get('trace-limit')
   return {
     quick,
-    only: flags.has('only') ? list(flags.get('only')!, SCENARIOS, 'scenario') : [...SCENARIOS],
+    only: flags.has('only') || flags.has('scenario')
+      ? list(flags.get('only') || flags.get('scenario')!, SCENARIOS, 'scenario')
+      : [...SCENARIOS],
     targets: flags.has('targets') ? list(flags.get('targets')!, TARGETS, 'target') : [...TARGETS],
     fanout: {
       readers: get('readers')
@@ -116,6 +125,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
     trace: {
       limit: traceLimit ? positive(traceLimit, '--trace-limit') : quick ? 60_000 : undefined,
       timeoutSeconds: positive(traceTimeout ?? (quick ? '60' : '120'), '--trace-timeout'),
+    },
+    history: {
+      rows: positive(get('history-rows') ?? '10000', '--history-rows'),
+      loads: quick ? 3 : 7,
+      reads: positive(get('history-reads') ?? (quick ? '50' : '200'), '--history-reads'),
+      clients: 20,
     },
     profileDir: flags.has('prof') ? flags.get('prof') || `${benchDir}/results/profiles` : undefined,
     output: get('output') ?? `${benchDir}/results/latest.json`,
