@@ -28,3 +28,13 @@ export function textType(db: Kysely<any>, length: number): RawBuilder<unknown> {
     ? sql.raw(`varchar(${length}) character set utf8mb4 collate utf8mb4_unicode_ci`)
     : sql`text`
 }
+
+/** Long free text (JSON payloads): MEDIUMTEXT (16 MiB) on MySQL, whose TEXT stops at 64 KiB. */
+export function longTextType(db: Kysely<any>): RawBuilder<unknown> {
+  return isMysql(db) ? sql`mediumtext character set utf8mb4 collate utf8mb4_unicode_ci` : sql`text`
+}
+
+/** An auto-incrementing integer key: BIGINT on MySQL, SQLite's INTEGER (its rowid, 64-bit). */
+export function serialType(db: Kysely<any>): RawBuilder<unknown> {
+  return isMysql(db) ? sql`bigint` : sql`integer`
+}

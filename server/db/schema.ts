@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely'
+import type { Generated, Kysely, Selectable, Transaction } from 'kysely'
 
 /**
  * The database, table by table. Times are milliseconds since the epoch (BIGINT): identical on both
@@ -13,6 +13,11 @@ export interface Database {
   document_invitations: DocumentInvitationsTable
   document_updates: DocumentUpdatesTable
   document_checkpoints: DocumentCheckpointsTable
+  notifications: NotificationsTable
+  notification_events: NotificationEventsTable
+  document_subscriptions: DocumentSubscriptionsTable
+  notification_settings: NotificationSettingsTable
+  outbox: OutboxTable
   job_locks: JobLocksTable
 }
 
@@ -117,6 +122,81 @@ export interface JobLocksTable {
   expires_at: number
 }
 
+export const NOTIFICATION_TYPES = [
+  'document.edited',
+  'document.shared',
+  'document.unshared',
+  'document.restored',
+  'document.deleted',
+] as const
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number]
+
+/** An inbox item. `document.edited` items coalesce while unread (actors merged, count increased). */
+export interface NotificationsTable {
+  id: string
+  user_id: string
+  type: NotificationType
+  /** Kept after the document is deleted (a `document.deleted` item names it). */
+  document_id: string | null
+  document_title: string
+  /** JSON array of `{id, name}`, most recent first. */
+  actors: string
+  count: number
+  created_at: number
+  updated_at: number
+  read_at: number | null
+  /** When an email digest included the item (in its current unread state); null = not yet. */
+  digested_at: number | null
+}
+
+/** The replay log of a user's live-stream events; `id` orders them across connections and instances. */
+export interface NotificationEventsTable {
+  id: Generated<number>
+  user_id: string
+  event: 'notification' | 'unread-count'
+  /** The event's JSON data. */
+  data: string
+  created_at: number
+}
+
+export interface DocumentSubscriptionsTable {
+  document_id: string
+  user_id: string
+  /** 1 = no inbox items, emails or stream events about the document. */
+  muted: number
+  updated_at: number
+}
+
+export interface NotificationSettingsTable {
+  user_id: string
+  email: 'off' | 'digest'
+  digest_minutes: number
+  last_digest_at: number | null
+  updated_at: number
+}
+
+export type OutboxChannel = 'email' | 'webhook'
+export type OutboxStatus = 'pending' | 'delivered' | 'dead'
+
+/** Durable delivery queue: written with what caused it, claimed by one worker, retried with backoff. */
+export interface OutboxTable {
+  id: string
+  channel: OutboxChannel
+  /** One per delivery (a webhook's `webhook-id`, a digest's key): the same on every try, unique. */
+  idempotency_key: string
+  /** JSON: what to send. */
+  payload: string
+  status: OutboxStatus
+  attempts: number
+  next_attempt_at: number
+  /** The worker holding the row and until when; a crashed worker's claim runs out. */
+  claimed_by: string | null
+  claimed_until: number | null
+  last_error: string | null
+  created_at: number
+  delivered_at: number | null
+}
+
 export const UPDATE_KINDS = ['update', 'restore', 'import'] as const
 export type UpdateKind = (typeof UPDATE_KINDS)[number]
 
@@ -131,3 +211,5 @@ export type ShareLinkRow = Selectable<ShareLinksTable>
 export type InvitationRow = Selectable<DocumentInvitationsTable>
 export type UpdateRow = Selectable<DocumentUpdatesTable>
 export type CheckpointRow = Selectable<DocumentCheckpointsTable>
+export type NotificationRow = Selectable<NotificationsTable>
+export type OutboxRow = Selectable<OutboxTable>
