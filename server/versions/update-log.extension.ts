@@ -52,6 +52,12 @@ interface PendingEntry {
   own?: { label: string | null; stored: (seq: number) => void; failed: (error: unknown) => void }
 }
 
+/** Rows just appended to a document's log (their transaction has committed). */
+export interface StoredRows {
+  documentName: string
+  rows: { seq: number; authors: readonly string[]; kind: UpdateKind; label: string | null; createdAt: number }[]
+}
+
 /** How a server-side edit is recorded in the log. */
 export interface ServerEditRecord {
   author: string
@@ -86,6 +92,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   readonly #queues = new Map<string, Promise<void>>()
   readonly #retries = new Map<string, { timer?: NodeJS.Timeout; attempt: number }>()
   readonly #background = new Set<Promise<void>>()
+  readonly #storedListeners = new Set<(stored: StoredRows) => void>()
   #stopped = false
 
   constructor(options: UpdateLogOptions) {
@@ -176,6 +183,15 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     return stored
   }
 
+  /**
+   * Calls `listener` after each append commits (notifications, webhooks). It runs on the store
+   * path, so it must only queue its work; a throw is logged and ignored.
+   */
+  onStored(listener: (stored: StoredRows) => void): () => void {
+    this.#storedListeners.add(listener)
+    return () => this.#storedListeners.delete(listener)
+  }
+
   /** Forgets a deleted document's unstored updates (they have no document to belong to). */
   discard(documentName: string): void {
     for (const entry of this.#pending.get(documentName) ?? []) entry.own?.failed(new DocumentGoneError(documentName))
@@ -237,6 +253,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     }
     pending.splice(0, taken)
     for (const [row, entry] of owners) entry.own?.stored(seqs[row]!)
+    this.#announce(documentName, entries, seqs)
     if (pending.length === 0) this.#pending.delete(documentName)
     this.#clearRetry(documentName)
     const stats = this.#stats.get(documentName)
@@ -244,6 +261,28 @@ export class UpdateLogExtension implements Extension<CollabContext> {
       stats.bytesSinceCheckpoint += entries.reduce((sum, e) => sum + e.data.byteLength, 0)
       stats.rowsSinceCheckpoint += entries.length
       this.#maybeCheckpoint(documentName, stats)
+    }
+  }
+
+  #announce(documentName: string, entries: readonly NewLogEntry[], seqs: readonly number[]): void {
+    if (this.#storedListeners.size === 0) return
+    const createdAt = Date.now()
+    const stored: StoredRows = {
+      documentName,
+      rows: entries.map((entry, i) => ({
+        seq: seqs[i]!,
+        authors: entry.authors,
+        kind: entry.kind,
+        label: entry.label ?? null,
+        createdAt,
+      })),
+    }
+    for (const listener of this.#storedListeners) {
+      try {
+        listener(stored)
+      } catch (error) {
+        this.#log.error({ err: error, documentName }, 'update log: a stored-rows listener failed')
+      }
     }
   }
 
