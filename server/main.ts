@@ -10,17 +10,27 @@ try {
   process.exit(1)
 }
 
+/** A second stop signal within this long of the first is a copy of it, not a demand to hurry. */
+const REPEATED_SIGNAL_MS = 1_000
+
 try {
   const server = await startServer(config)
   routeConsoleToLogger(server.log)
   server.log.info(`collaboration server listening on ${server.url} (database: ${config.database.kind})`)
-  let stopping = false
+  let stoppingSince: number | undefined
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // Under `npm start`, a signal sent to the whole process group (Ctrl-C in a terminal, systemd
+      // stopping a service) arrives twice: directly, and forwarded by npm a moment later. Only a
+      // signal sent on purpose later means "stop now, unflushed".
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) {
+        server.log.info(`${signal} again at once: taken as the same request`)
+        return
+      }
       server.log.warn(`${signal} again: exiting immediately`)
       process.exit(1)
     }
-    stopping = true
+    stoppingSince = Date.now()
     server.log.info(`${signal}: shutting down`)
     server.close().then(
       () => process.exit(0),

@@ -75,7 +75,9 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   const { hocuspocus, updateLog } = collab
   const started = Date.now()
   const timeLeft = () => Date.now() - started < timeoutMs
-  await app.websockets.close()
+  // Clients get half the budget to finish the close handshake (each frame sent before it is applied);
+  // the other half is for storing. A client that never answers is cut off then.
+  await app.websockets.close(timeoutMs / 2)
   // The sockets are closed, but Hocuspocus may still be applying their last messages; its
   // disconnect path then stores each document and unloads it. Wait for that, running the
   // debounced stores now rather than at the end of their debounce, and retrying failed ones.

@@ -7,6 +7,7 @@ import { CloseEvents } from '../../shared/close-codes.ts'
 import { isValidDocumentId } from '../../shared/documents.ts'
 import type { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
+import { CloseHandover } from './close-handover.ts'
 import { UpdateCoalescer } from './update-coalescer.ts'
 import { isAuthenticatedFrame, readClientFrameHeader } from './frames.ts'
 import type { SocketAdmission, SocketLimits } from './socket-limits.ts'
@@ -14,7 +15,10 @@ import { toWebRequest } from './web-request.ts'
 import { bridgeYWebsocket } from './y-websocket-bridge.ts'
 
 export interface WebSocketGateway {
-  /** Refuses new upgrades, then closes every open socket (1001), terminating stragglers. */
+  /**
+   * Refuses new upgrades, then closes every open socket (1001) with a close handshake, terminating
+   * those that have not answered within `graceMs`; resolves once Hocuspocus has every frame read.
+   */
   close(graceMs?: number): Promise<void>
   readonly openSockets: number
 }
@@ -91,9 +95,10 @@ export function attachWebSockets(
   server.on('upgrade', onUpgrade)
 
   const serveCollab = (ws: WebSocket, req: IncomingMessage, admission: SocketAdmission) => {
+    const handover = new CloseHandover(hocuspocus, ws)
     const socket: WebSocketLike = {
       get readyState() {
-        return ws.readyState
+        return handover.readyState
       },
       send: (data) => {
         // Only until the first authentication: after that the socket is admitted for good.
@@ -103,6 +108,7 @@ export function attachWebSockets(
       close: (code, reason) => ws.close(code, reason),
     }
     const connection = hocuspocus.handleConnection(socket, toWebRequest(req), { via: 'collab' })
+    handover.attach(connection)
     const coalescer = new UpdateCoalescer(
       (frame) => connection.handleMessage(frame),
       (frame, times) => {
@@ -127,7 +133,7 @@ export function attachWebSockets(
       closed = true
       // Updates received before the close still count.
       coalescer.flush()
-      connection.handleClose({ code, reason: reason.toString() })
+      handover.close(code, reason.toString())
     })
     ws.on('error', (error) => {
       options.log.debug({ err: error }, 'websocket error')
@@ -143,11 +149,14 @@ export function attachWebSockets(
       accepting = false
       server.off('upgrade', onUpgrade)
       const { code, reason } = CloseEvents.GoingAway
+      // A handshake, not terminate(): the frames a client sent before its close reply are still on
+      // their way (or in the socket buffers); ws delivers them all before the socket's 'close'.
       for (const ws of wss.clients) ws.close(code, reason)
       const deadline = Date.now() + graceMs
       while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       for (const ws of wss.clients) ws.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
+      await CloseHandover.settled(hocuspocus)
     },
   }
 }

@@ -3,6 +3,7 @@ import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server'
 import type { WebSocket } from 'ws'
 import { type CloseEvent, CloseEvents } from '../../shared/close-codes.ts'
 import type { CollabContext } from './context.ts'
+import { CloseHandover } from './close-handover.ts'
 import type { CollabMetrics } from './collab-metrics.ts'
 import {
   encodeAuthFrame,
@@ -37,6 +38,7 @@ export function bridgeYWebsocket(
 ): void {
   let closed = false
   let authenticated = false
+  const handover = new CloseHandover(hocuspocus, socket)
   const closeSocket = ({ code, reason }: CloseEvent) => {
     if (closed) return
     closed = true
@@ -44,7 +46,7 @@ export function bridgeYWebsocket(
   }
   const proxy: WebSocketLike = {
     get readyState() {
-      return socket.readyState
+      return handover.readyState
     },
     send(data) {
       if (closed || socket.readyState !== socket.OPEN) return
@@ -81,6 +83,7 @@ export function bridgeYWebsocket(
   }
 
   const connection = hocuspocus.handleConnection(proxy, toWebRequest(req), { via: 'y-websocket' })
+  handover.attach(connection)
   // Listen before anything async: frames that arrive while onAuthenticate runs are queued by Hocuspocus.
   socket.on('message', (data: Buffer, isBinary: boolean) => {
     if (closed || !isBinary) return
@@ -92,7 +95,7 @@ export function bridgeYWebsocket(
   })
   socket.once('close', (code: number, reason: Buffer) => {
     closed = true
-    connection.handleClose({ code, reason: reason.toString() })
+    handover.close(code, reason.toString())
   })
   socket.on('error', () => socket.terminate())
   // y-websocket has no auth message: the token comes from the URL and is presented on the client's behalf.

@@ -13,16 +13,32 @@ export interface ServerProcess {
   output(): string
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** Resolves with the exit code once the process exits, without signalling it. */
+  exited: Promise<number | null>
+}
+
+export interface ProcessOptions {
+  /**
+   * `npm`: through the real `npm start` (the `npm` on PATH), in a process group of its own, as a
+   * process manager or a terminal runs it. Default: `server/main.ts` directly.
+   */
+  via?: 'node' | 'npm'
 }
 
 /** Runs `server/main.ts` (what `npm start` runs) as a real process, with env overrides. */
-export function runServerProcess(env: Record<string, string>): {
+export function runServerProcess(
+  env: Record<string, string>,
+  options: ProcessOptions = {},
+): {
   child: ChildProcess
   output(): string
   exited: Promise<number | null>
 } {
-  const child = spawn(process.execPath, ['server/main.ts'], {
+  const viaNpm = options.via === 'npm'
+  const [command, args] = viaNpm ? ['npm', ['start']] : [process.execPath, ['server/main.ts']]
+  const child = spawn(command, args, {
     cwd: process.cwd(),
+    detached: viaNpm,
     env: {
       ...process.env,
       PORT: '0',
@@ -44,16 +60,37 @@ export function runServerProcess(env: Record<string, string>): {
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   defer(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    // Whatever npm started too, should it have been left behind.
+    if (viaNpm && child.pid) killGroup(child.pid)
   })
   return { child, output: () => output, exited }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // The group is empty: nothing was left behind.
+  }
+}
+
+/** Whether a process with this pid exists (a zombie counts until its parent reaps it). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /** Starts the server process and waits until it listens. */
 export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 20_000,
+  options: ProcessOptions = {},
 ): Promise<ServerProcess> {
-  const { child, output, exited } = runServerProcess(env)
+  const { child, output, exited } = runServerProcess(env, options)
   const deadline = Date.now() + timeoutMs
   let url: string | undefined
   while (!url) {
@@ -68,6 +105,7 @@ export async function startServerProcess(
     url,
     wsUrl: url.replace(/^http/, 'ws'),
     output,
+    exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode
       child.kill(signal)
