@@ -55,6 +55,12 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.String({ pattern: '^(true|false|\\d+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$', default: 'false' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024 }),
   JSON_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  EMAIL_FROM: Type.String({ minLength: 3, maxLength: 255, default: 'Collaboration <notifications@localhost>' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  WEBHOOK_URLS: Type.Optional(Type.String()),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$' })),
+  OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -119,6 +125,16 @@ export interface Config {
    * anonymous rate limit, so behind a load balancer this must be set or everyone shares its budget.
    */
   readonly trustProxy: boolean | number | readonly string[]
+  /** Email over SMTP (digests, invitations); undefined = no email is sent. */
+  readonly email: { readonly smtpUrl: string; readonly from: string } | undefined
+  /** Where people open the app: links in emails point here (no trailing slash). */
+  readonly publicUrl: string
+  /** Webhook endpoints; empty = no webhooks. */
+  readonly webhookUrls: readonly string[]
+  /** Standard Webhooks signing secret (`whsec_<base64>`); set whenever `webhookUrls` is not empty. */
+  readonly webhookSecret: string | undefined
+  /** Tries of one outbox delivery before it is dead-lettered. */
+  readonly outboxMaxAttempts: number
 }
 
 /** Clerk when its keys are set, else the built-in email/password provider. */
@@ -188,6 +204,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const auth = authConfig(e)
   if (typeof auth === 'string') throw new ConfigError([auth])
+  const webhookUrls = splitList(e.WEBHOOK_URLS)
+  const webhookProblem = webhookConfigProblem(webhookUrls, e.WEBHOOK_SECRET)
+  if (webhookProblem) throw new ConfigError([webhookProblem])
   return Object.freeze({
     auth,
     sessionCheckIntervalSeconds: e.SESSION_CHECK_INTERVAL_SECONDS,
@@ -220,7 +239,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     versionSessionGapSeconds: e.VERSION_SESSION_GAP_SECONDS,
     versionRetentionDays: e.VERSION_RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    email: e.SMTP_URL ? Object.freeze({ smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM }) : undefined,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    webhookUrls: Object.freeze(webhookUrls),
+    webhookSecret: webhookUrls.length > 0 ? e.WEBHOOK_SECRET : undefined,
+    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
   })
+}
+
+function webhookConfigProblem(urls: readonly string[], secret: string | undefined): string | undefined {
+  for (const url of urls) {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      // The URL itself is not echoed: endpoints often carry a token in their path or query.
+      return 'WEBHOOK_URLS: every entry must be an http(s) URL (comma-separated)'
+    }
+  }
+  if (urls.length > 0 && !secret) {
+    return 'WEBHOOK_SECRET: required when WEBHOOK_URLS is set (whsec_ followed by a base64 key, e.g. `echo whsec_$(openssl rand -base64 32)`)'
+  }
+  return undefined
 }
 
 function authConfig(e: Env): AuthConfig | string {
@@ -276,7 +313,7 @@ function schemaProblems(value: Record<string, unknown>): string[] {
     if (value[key] === undefined && !required.has(key)) continue
     const [error] = Value.Errors(schema, value[key])
     // Never echo secrets into logs.
-    const shown = /SECRET|KEY/.test(key) ? '(hidden)' : `"${value[key]}"`
+    const shown = /SECRET|KEY|SMTP_URL/.test(key) ? '(hidden)' : `"${value[key]}"`
     if (error) problems.push(`${key}: ${describe(schema, error.message)} (got ${shown})`)
   }
   return problems
