@@ -34,6 +34,7 @@ export const EnvSchema = Type.Object({
   CONTENT_TEXT_ROOT: Type.String({ minLength: 1, maxLength: 255, default: 'default' }),
   VERSION_SESSION_GAP_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   VERSION_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
+  NOTIFICATION_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 90 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
@@ -104,6 +105,8 @@ export interface Config {
    * versions/retention.ts); undefined = every row is kept.
    */
   readonly versionRetentionDays: number | undefined
+  /** Read inbox items older than this many days are deleted (see notifications/cleanup.ts). */
+  readonly notificationRetentionDays: number
   readonly shutdownTimeoutMs: number
   readonly auth: AuthConfig
   /** How often live sockets are checked against the database (account deleted, sign-in revoked). */
@@ -238,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     contentTextRoot: e.CONTENT_TEXT_ROOT,
     versionSessionGapSeconds: e.VERSION_SESSION_GAP_SECONDS,
     versionRetentionDays: e.VERSION_RETENTION_DAYS,
+    notificationRetentionDays: e.NOTIFICATION_RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     email: e.SMTP_URL ? Object.freeze({ smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM }) : undefined,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
