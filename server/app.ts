@@ -16,10 +16,15 @@ import { updatesRoutes } from './documents/updates.routes.ts'
 import { clientAddressResolver, fastifyTrustProxy } from './http/client-address.ts'
 import { registerErrorHandlers } from './http/errors.ts'
 import { healthRoutes } from './http/health.routes.ts'
+import { serializeRequest } from './http/log-redaction.ts'
 import { openApiPlugin } from './http/openapi.plugin.ts'
 import { rateLimitPlugin } from './http/rate-limit.plugin.ts'
 import { securityPlugin } from './http/security.plugin.ts'
 import { registerJsonParser, registerValidation } from './http/validation.ts'
+import { Delivery, type DeliveryTiming } from './notifications/delivery.ts'
+import { NotificationBus } from './notifications/notification-bus.ts'
+import { NotificationStreams, type NotificationStreamsOptions } from './notifications/stream.ts'
+import { streamRoutes } from './notifications/stream.routes.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
 import { diffRoutes } from './versions/diff.routes.ts'
 import { restoreRoutes } from './versions/restore.routes.ts'
@@ -31,16 +36,35 @@ export interface App {
   routes: readonly { method: string; url: string }[]
   collab: Collab
   websockets: WebSocketGateway
+  /** Nudges live notification streams after stream events are committed. */
+  notificationBus: NotificationBus
+  /** The open notification streams (SSE); closed on shutdown. */
+  notificationStreams: NotificationStreams
+  /** Webhooks and email through the outbox: started and stopped by server.ts. */
+  delivery: Delivery
   log: FastifyBaseLogger
 }
 
 /** Composes the capabilities into one Fastify app; owns no logic of its own. */
 export async function buildApp(
   config: Config,
-  deps: { database: DatabaseHandle; isMigrated: () => boolean; logger?: boolean | object },
+  deps: {
+    database: DatabaseHandle
+    isMigrated: () => boolean
+    logger?: boolean | object
+    /** Stream timing (tests shorten the heartbeat); not configuration. */
+    notificationStream?: Pick<NotificationStreamsOptions, 'heartbeatMs'>
+    /** Outbox, digest and webhook debounce timing (tests shorten it); not configuration. */
+    delivery?: DeliveryTiming
+  },
 ): Promise<App> {
   const http = Fastify({
-    logger: deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
+    // Tokens never reach a log line: not the Authorization header, nor `?token=` in a URL.
+    logger: deps.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization'],
+      serializers: { req: serializeRequest },
+    },
     // JSON bodies are small; routes that take a binary body (a Yjs update, an import) raise it.
     bodyLimit: config.jsonBodyLimitBytes,
     trustProxy: fastifyTrustProxy(config.trustProxy),
@@ -61,6 +85,21 @@ export async function buildApp(
   const provider = await createIdentityProvider(config, { db, log: http.log, sessions })
   const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
   const collab = createCollab(config, { db, log: http.log, authenticator, sessions })
+  const delivery = new Delivery(
+    config,
+    { database: deps.database, log: http.log.child({ module: 'delivery' }), updateLog: collab.updateLog },
+    deps.delivery,
+  )
+  const notificationBus = new NotificationBus()
+  const notificationStreams = new NotificationStreams({
+    db,
+    bus: notificationBus,
+    sessions,
+    log: http.log.child({ module: 'notification-stream' }),
+    checkIntervalMs: config.sessionCheckIntervalSeconds * 1000,
+    checkSessions: provider.kind === 'local',
+    ...deps.notificationStream,
+  })
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),
@@ -83,12 +122,19 @@ export async function buildApp(
   await http.register(authPlugin, { authenticator })
   await http.register(healthRoutes, { db, isMigrated: deps.isMigrated })
   await http.register(meRoutes, { prefix: '/api/v1' })
-  await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config })
-  await http.register(sharingRoutes, { prefix: '/api/v1', db, collab, config })
+  await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config, webhooks: delivery.documentWebhooks })
+  await http.register(sharingRoutes, {
+    prefix: '/api/v1',
+    db,
+    collab,
+    config,
+    emailInvitation: (trx, invitation) => delivery.emailInvitation(trx, invitation),
+  })
   await http.register(importRoutes, { prefix: '/api/v1', db, collab, config })
   await http.register(updatesRoutes, { prefix: '/api/v1', db, collab, config })
-  await http.register(restoreRoutes, { prefix: '/api/v1', db, collab })
+  await http.register(restoreRoutes, { prefix: '/api/v1', db, collab, webhooks: delivery.documentWebhooks })
   await http.register(versionsRoutes, { prefix: '/api/v1', db, config })
   await http.register(diffRoutes, { prefix: '/api/v1', db, config })
-  return { http, routes, collab, websockets, log: http.log }
+  await http.register(streamRoutes, { prefix: '/api/v1', streams: notificationStreams, authenticator })
+  return { http, routes, collab, websockets, notificationBus, notificationStreams, delivery, log: http.log }
 }

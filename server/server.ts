@@ -2,6 +2,7 @@ import { type App, buildApp } from './app.ts'
 import type { Config } from './config/config.ts'
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
+import type { NotificationStreamsOptions } from './notifications/stream.ts'
 import { RetentionJob, type RetentionOptions } from './versions/retention.ts'
 
 export interface RunningServer extends App {
@@ -22,6 +23,8 @@ export async function startServer(
     logger?: boolean | object
     /** When the retention job runs (tests shorten it); how much it keeps is configuration. */
     retention?: Pick<RetentionOptions, 'intervalMs' | 'startDelayMs'>
+    /** Notification stream timing (tests shorten the heartbeat). */
+    notificationStream?: Pick<NotificationStreamsOptions, 'heartbeatMs'>
   } = {},
 ): Promise<RunningServer> {
   const database = connectDatabase(config.database, { poolSize: config.databasePoolSize })
@@ -35,7 +38,12 @@ export async function startServer(
   }
   let app: App
   try {
-    app = await buildApp(config, { database, isMigrated: () => migrated, logger: options.logger })
+    app = await buildApp(config, {
+      database,
+      isMigrated: () => migrated,
+      logger: options.logger,
+      notificationStream: options.notificationStream,
+    })
     await app.http.listen({ port: config.port, host: config.host })
   } catch (error) {
     await database.close()
@@ -75,6 +83,8 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   const { hocuspocus, updateLog } = collab
   const started = Date.now()
   const timeLeft = () => Date.now() - started < timeoutMs
+  // Event streams never end on their own; clients resume from their last event id elsewhere.
+  app.notificationStreams.stop()
   // Clients get half the budget to finish the close handshake (each frame sent before it is applied);
   // the other half is for storing. A client that never answers is cut off then.
   await app.websockets.close(timeoutMs / 2)

@@ -37,6 +37,8 @@ interface Row {
   body?: (f: Fixture, u: Users) => unknown
   /** A non-JSON body (a binary Yjs update), sent instead of `body`. */
   raw?: { type: string; body: () => Uint8Array }
+  /** A response that never ends by itself (an event stream): only its status is read. */
+  stream?: boolean
 }
 
 const all = (status: number): Expected => Object.fromEntries(ACTORS.map((a) => [a, status])) as Expected
@@ -166,6 +168,12 @@ const MATRIX: Record<string, Row> = {
     path: (f) => `/api/v1/documents/${f.documentId}/versions/1/diff`,
   },
   // Importing is editing: editor links may, like editors.
+  // Every account hears about its own inbox; share links are not accounts.
+  'GET /api/v1/notifications/stream': {
+    expected: byRole(200, 200, 200, 401, 401, 200, 401),
+    path: () => '/api/v1/notifications/stream',
+    stream: true,
+  },
   'PUT /api/v1/documents/:id/content': {
     expected: byRole(201, 201, 403, 403, 201, 404, 401),
     path: (f) => `/api/v1/documents/${f.documentId}/content`,
@@ -247,7 +255,9 @@ describeEachDatabase('permission matrix', (databases) => {
         const fixture = await freshFixture(server, users)
         const path = row.path(fixture, users)
         const token = fixture.tokens[actor]
-        const response = row.raw
+        const response = row.stream
+          ? await streamStatus(server, `/${path}`, token)
+          : row.raw
           ? await apiRaw(server, method, `/${path}`, { token, type: row.raw.type, body: row.raw.body() })
           : await api(server, method, `/${path}`, { token, body: row.body?.(fixture, users) })
         if (response.status !== row.expected[actor]) {
@@ -317,6 +327,18 @@ async function yWebsocketOutcome(server: TestServer, documentId: string, token: 
   })
   client.destroy()
   return outcome
+}
+
+/** The status of a long-lived GET (an event stream), then the connection is dropped. */
+async function streamStatus(server: TestServer, path: string, token: string | undefined): Promise<{ status: number; body: unknown }> {
+  const abort = new AbortController()
+  const response = await fetch(`${server.url}${path.slice(1)}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal: abort.signal,
+  })
+  const body = response.status === 200 ? 'stream' : await response.json()
+  abort.abort()
+  return { status: response.status, body }
 }
 
 /** A Yjs update inserting `text` into the `default` root of an empty document. */
