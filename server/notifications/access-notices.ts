@@ -1,6 +1,6 @@
-import type { NotificationType, Trx } from '../db/schema.ts'
+import type { Db, NotificationType, Trx } from '../db/schema.ts'
 import { findUserNames } from '../versions/versions.queries.ts'
-import { type InboxWrite, newItem } from './inbox-write.ts'
+import { InboxWrite, newItem } from './inbox-write.ts'
 import { actorName, mergeActors, parseActors, toNotificationDto } from './notification-dto.ts'
 import { coalesceItems, insertNotifications, removeItemsAbout, unreadItemsAbout } from './notifications.queries.ts'
 import { type Audience, documentAudience, isMuted } from './recipients.ts'
@@ -10,7 +10,7 @@ import { type Audience, documentAudience, isMuted } from './recipients.ts'
  * unread, a further change updates it (so a share followed by a role change is one item).
  */
 export async function recordShared(
-  trx: Trx,
+  trx: Db | Trx,
   write: InboxWrite,
   change: { documentId: string; userId: string; actorId: string },
   now: number,
@@ -30,6 +30,25 @@ export async function recordShared(
     }
   }
   await insertItems(trx, write, [userId], { type: 'document.shared', documentId, title: audience.title, actorId, now })
+}
+
+/**
+ * Pending invitations became memberships as the account got its email (sign-up): `document.shared`
+ * items from whoever invited them, in that transaction. Nothing to publish: the account is new (or
+ * its streams pick the items up with their next event).
+ */
+export async function recordAcceptedInvitations(
+  trx: Db | Trx,
+  userId: string,
+  invitations: readonly { documentId: string; invitedBy: string }[],
+  now = Date.now(),
+): Promise<void> {
+  const write = new InboxWrite()
+  for (const { documentId, invitedBy } of invitations) {
+    await recordShared(trx, write, { documentId, userId, actorId: invitedBy }, now)
+  }
+  // No webhooks here: the sign-up paths don't know the endpoints (see README, Notifications).
+  await write.finish(trx, undefined, now)
 }
 
 /**
@@ -62,7 +81,7 @@ export async function recordDeleted(trx: Trx, write: InboxWrite, audience: Audie
 }
 
 async function insertItems(
-  trx: Trx,
+  trx: Db | Trx,
   write: InboxWrite,
   userIds: readonly string[],
   item: { type: NotificationType; documentId: string; title: string; actorId: string; now: number },

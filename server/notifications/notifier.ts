@@ -156,8 +156,8 @@ export class Notifier {
         await this.#transaction((trx, write, now) => recordStoredRows(trx, write, documentId, rows, now))
         queue.attempts = 0
       } catch (error) {
+        // Retried later against the audience of that time; access changes need not wait for it.
         this.#failed(documentId, queue, rows, error)
-        return
       }
     }
     for (const task of queue.tasks.splice(0)) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Db, InvitationRow, MemberRole } from '../db/schema.ts'
+import { recordAcceptedInvitations } from '../notifications/access-notices.ts'
 
 /**
  * Invites `email` (already normalised) to a document, or changes the role of its pending invitation.
@@ -59,26 +60,33 @@ export async function deleteInvitation(db: Db, documentId: string, id: string): 
  * Turns every pending invitation for `user.email` into a membership and deletes them. Meant to run
  * in the transaction that gives the account that email, so it happens with it or not at all. A
  * membership the user already holds is kept as it is, and the owner of a document is never made a
- * member of it. Returns the documents the user joined.
+ * member of it. The user's inbox gets a `document.shared` item per document. Returns the documents
+ * the user joined.
  */
 export async function acceptInvitations(db: Db, user: { id: string; email: string }, now = Date.now()): Promise<string[]> {
   const pending = await db
     .selectFrom('document_invitations')
     .innerJoin('documents', 'documents.id', 'document_invitations.document_id')
-    .select(['document_invitations.document_id as documentId', 'document_invitations.role as role', 'documents.owner_id as ownerId'])
+    .select([
+      'document_invitations.document_id as documentId',
+      'document_invitations.role as role',
+      'document_invitations.invited_by as invitedBy',
+      'documents.owner_id as ownerId',
+    ])
     .where('document_invitations.email', '=', user.email)
     .execute()
   if (pending.length === 0) return []
-  const joined: string[] = []
-  for (const { documentId, role, ownerId } of pending) {
+  const joined: { documentId: string; invitedBy: string }[] = []
+  for (const { documentId, role, invitedBy, ownerId } of pending) {
     if (ownerId === user.id) continue
     await db
       .insertInto('document_members')
       .ignore()
       .values({ document_id: documentId, user_id: user.id, role, created_at: now, updated_at: now })
       .execute()
-    joined.push(documentId)
+    joined.push({ documentId, invitedBy })
   }
   await db.deleteFrom('document_invitations').where('email', '=', user.email).execute()
-  return joined
+  await recordAcceptedInvitations(db, user.id, joined, now)
+  return joined.map((j) => j.documentId)
 }
