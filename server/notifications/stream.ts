@@ -6,7 +6,8 @@ import { findExistingUserIds, findLiveSessions } from '../auth/sessions.queries.
 import type { Db } from '../db/schema.ts'
 import type { NotificationBus } from './notification-bus.ts'
 import { latestStreamEventId, readStreamEvents, type StreamEvent } from './notification-events.queries.ts'
-import { canSeeDocument, countUnreadItems } from './stream.queries.ts'
+import { countUnread } from './notifications.queries.ts'
+import { stillHasAccess } from './recipients.ts'
 
 export const STREAM_DEFAULTS = {
   /** A comment this often keeps proxies from timing the connection out and tells clients it lives. */
@@ -199,7 +200,7 @@ class NotificationStream {
         this.#floor = after
       } else {
         // Counted after reading the latest id, so the count is at least as new as the id it is sent with.
-        const count = await countUnreadItems(db, this.owner.userId)
+        const count = await countUnread(db, this.owner.userId)
         this.#floor = latest
         this.#send({ id: latest, event: 'unread-count', data: JSON.stringify({ count }) })
       }
@@ -257,7 +258,7 @@ class NotificationStream {
     if (event.event !== 'notification') return true
     const item = JSON.parse(event.data) as { type?: string; documentId?: string | null }
     if (!item.documentId || ABOUT_LOST_ACCESS.has(item.type ?? '')) return true
-    return canSeeDocument(this.#options.db, this.owner.userId, item.documentId)
+    return stillHasAccess(this.#options.db, this.owner.userId, item.documentId)
   }
 
   #send(event: Pick<StreamEvent, 'id' | 'event' | 'data'>): void {
