@@ -2,6 +2,7 @@ import { type App, buildApp } from './app.ts'
 import type { Config } from './config/config.ts'
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
+import type { DeliveryTiming } from './notifications/delivery.ts'
 import type { NotificationStreamsOptions } from './notifications/stream.ts'
 import { RetentionJob, type RetentionOptions } from './versions/retention.ts'
 
@@ -25,6 +26,8 @@ export async function startServer(
     retention?: Pick<RetentionOptions, 'intervalMs' | 'startDelayMs'>
     /** Notification stream timing (tests shorten the heartbeat). */
     notificationStream?: Pick<NotificationStreamsOptions, 'heartbeatMs'>
+    /** Outbox polling, retry backoff, digest and webhook debounce timing (tests shorten them). */
+    delivery?: DeliveryTiming
   } = {},
 ): Promise<RunningServer> {
   const database = connectDatabase(config.database, { poolSize: config.databasePoolSize })
@@ -43,6 +46,7 @@ export async function startServer(
       isMigrated: () => migrated,
       logger: options.logger,
       notificationStream: options.notificationStream,
+      delivery: options.delivery,
     })
     await app.http.listen({ port: config.port, host: config.host })
   } catch (error) {
@@ -62,6 +66,7 @@ export async function startServer(
           ...options.retention,
         })
   retention?.start()
+  app.delivery.start()
   let closing: Promise<void> | undefined
   return {
     ...app,
@@ -102,6 +107,8 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   collab.liveAccess.stop()
   collab.socketSessions.stop()
   await updateLog.stop()
+  // After the last stored rows (their debounced `document.updated` events are queued now).
+  await app.delivery.stop()
   await app.http.close()
   await database.close()
   log.info({ ms: Date.now() - started }, 'shutdown complete')

@@ -18,6 +18,7 @@ import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { decodeCursor, encodeCursor } from '../http/pagination.ts'
+import type { DocumentWebhooks } from '../notifications/document-webhooks.ts'
 import { requireDocumentRole } from '../sharing/access.ts'
 import { replayDocument } from '../versions/replay.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
@@ -35,13 +36,15 @@ export interface DocumentsRoutesOptions {
   db: Db
   collab: Collab
   config: Config
+  /** `document.created` / `document.deleted` webhook events. */
+  webhooks?: DocumentWebhooks
 }
 
 const security = [{ bearerAuth: [] }]
 const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
 const writeErrors = { ...readErrors, 403: ErrorBody }
 
-export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config }) => {
+export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config, webhooks }) => {
   app.post(
     '/documents',
     {
@@ -57,7 +60,14 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
       const user = requireUser(request)
       const id = request.body.id ?? randomUUID()
       // A just-deleted document may still be closing in memory; reusing its id must not revive it.
-      const taken = collab.hocuspocus.documents.has(id) || !(await insertDocument(db, { id, title: request.body.title, ownerId: user.id }))
+      const document = { id, title: request.body.title, ownerId: user.id }
+      const taken =
+        collab.hocuspocus.documents.has(id) ||
+        !(await db.transaction().execute(async (trx) => {
+          if (!(await insertDocument(trx, document))) return false
+          await webhooks?.documentCreated(trx, document)
+          return true
+        }))
       if (taken) throw new AppError(409, ErrorCodes.Conflict, `A document with id "${id}" already exists`)
       const row = await findDocument(db, id)
       if (!row) throw notFound()
@@ -142,8 +152,11 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
     },
     async (request, reply) => {
       const { id } = request.params
-      await requireDocumentRole(db, request, id, 'owner')
-      await deleteDocument(db, id)
+      const { document } = await requireDocumentRole(db, request, id, 'owner')
+      await db.transaction().execute(async (trx) => {
+        await deleteDocument(trx, id)
+        await webhooks?.documentDeleted(trx, document)
+      })
       collab.liveAccess.closeAll(id)
       collab.updateLog.discard(id)
       return reply.code(204).send(null)

@@ -19,6 +19,8 @@ export interface InvitationsRoutesOptions {
   applyLive: (documentId: string) => Promise<void>
   /** Invitations one caller may send per hour, across documents. */
   invitationsPerHour: number
+  /** Emails an invitation to someone without an account (queued in the invite's transaction). */
+  emailInvitation?: (db: Db, invitation: { documentId: string; email: string; invitedBy: string }) => Promise<void>
 }
 
 const security = [{ bearerAuth: [] }]
@@ -27,7 +29,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 /** Inviting by email (`POST /documents/:id/collaborators`) and revoking pending invitations. */
 export const invitationsRoutes: FastifyPluginAsyncTypebox<InvitationsRoutesOptions> = async (
   app,
-  { db, applyLive, invitationsPerHour },
+  { db, applyLive, invitationsPerHour, emailInvitation },
 ) => {
   app.post(
     '/documents/:id/collaborators',
@@ -58,7 +60,11 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<InvitationsRoutesOptio
         await applyLive(document.id)
       } else {
         const invitedBy = caller.kind === 'user' ? caller.user.id : caller.link.id
-        await upsertInvitation(db, { documentId: document.id, email, role, invitedBy })
+        const invitation = { documentId: document.id, email, role, invitedBy }
+        await db.transaction().execute(async (trx) => {
+          await upsertInvitation(trx, invitation)
+          await emailInvitation?.(trx, invitation)
+        })
       }
       return reply.code(202).send({ email, role, status: 'invited' as const })
     },

@@ -24,7 +24,7 @@ import { AppError, notFound } from '../http/errors.ts'
 import { spendRateLimit } from '../http/rate-limit.plugin.ts'
 import { requireDocumentRole } from './access.ts'
 import { listInvitations } from './invitations.queries.ts'
-import { invitationsRoutes } from './invitations.routes.ts'
+import { invitationsRoutes, type InvitationsRoutesOptions } from './invitations.routes.ts'
 import { hashToken, newShareLinkToken } from './share-link-tokens.ts'
 import { insertShareLink, listShareLinks, revokeShareLink } from './share-links.queries.ts'
 import { findMember, listMembers, type MemberRow, removeMember, upsertMember } from './sharing.queries.ts'
@@ -33,13 +33,15 @@ export interface SharingRoutesOptions {
   db: Db
   collab: Collab
   config: Pick<Config, 'shareLinksPerDocumentPerHour' | 'invitationsPerHour'>
+  /** Emails invitations to people without an account (see invitations.routes.ts). */
+  emailInvitation?: InvitationsRoutesOptions['emailInvitation']
 }
 
 const security = [{ bearerAuth: [] }]
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString()
 
-export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab, config }) => {
+export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab, config, emailInvitation }) => {
   // Access changes reach live sockets at once: closed, or switched to read-only / read-write.
   const applyLive = (documentId: string) =>
     collab.liveAccess.refresh(documentId).catch((error) => app.log.error({ err: error, documentId }, 'live access refresh failed'))
@@ -53,7 +55,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
     keyGenerator: (request) => `share-links:${(request.params as { id: string }).id}`,
   })
 
-  await app.register(invitationsRoutes, { db, applyLive, invitationsPerHour: config.invitationsPerHour })
+  await app.register(invitationsRoutes, { db, applyLive, invitationsPerHour: config.invitationsPerHour, emailInvitation })
 
   /** Adds a collaborator or changes their role, and applies it to their live connections. */
   const grant = async (document: DocumentRow, userId: string, role: MemberRole) => {

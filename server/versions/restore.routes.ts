@@ -5,6 +5,7 @@ import { RestoreVersionParams, StoredVersion } from '../../shared/api/versions.t
 import type { Collab } from '../collab/hocuspocus.ts'
 import type { Db } from '../db/schema.ts'
 import { notFound } from '../http/errors.ts'
+import type { DocumentWebhooks } from '../notifications/document-webhooks.ts'
 import { requireHistoryRole } from './history-access.ts'
 import { replayDocument } from './replay.ts'
 import { revertUpdate } from './restore.ts'
@@ -15,11 +16,13 @@ import { findVersionRow } from './versions.queries.ts'
 export interface RestoreRoutesOptions {
   db: Db
   collab: Collab
+  /** `version.restored` webhook events. */
+  webhooks?: DocumentWebhooks
 }
 
 const security = [{ bearerAuth: [] }]
 
-export const restoreRoutes: FastifyPluginAsyncTypebox<RestoreRoutesOptions> = async (app, { db, collab }) => {
+export const restoreRoutes: FastifyPluginAsyncTypebox<RestoreRoutesOptions> = async (app, { db, collab, webhooks }) => {
   app.post(
     '/documents/:id/versions/:seq/restore',
     {
@@ -41,6 +44,8 @@ export const restoreRoutes: FastifyPluginAsyncTypebox<RestoreRoutesOptions> = as
         // The revert is computed inside the edit's transaction, against the live document: edits
         // still in the store debounce window are reverted too, and none can slip in between.
         const stored = await applyServerEdit(collab, id, edit, (live) => revertUpdate(live, version))
+        // After the row is stored (its own transaction, inside the update log).
+        await webhooks?.versionRestored(db, { documentId: id, seq: stored, restoredFrom: seq })
         return reply.code(201).send({ seq: stored })
       } catch (error) {
         if (error instanceof DocumentGoneError) throw notFound()
