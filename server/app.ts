@@ -23,8 +23,12 @@ import { securityPlugin } from './http/security.plugin.ts'
 import { registerJsonParser, registerValidation } from './http/validation.ts'
 import { Delivery, type DeliveryTiming } from './notifications/delivery.ts'
 import { NotificationBus } from './notifications/notification-bus.ts'
+import { notificationSettingsRoutes } from './notifications/notification-settings.routes.ts'
+import { notificationsRoutes } from './notifications/notifications.routes.ts'
+import { Notifier } from './notifications/notifier.ts'
 import { NotificationStreams, type NotificationStreamsOptions } from './notifications/stream.ts'
 import { streamRoutes } from './notifications/stream.routes.ts'
+import { subscriptionsRoutes } from './notifications/subscriptions.routes.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
 import { diffRoutes } from './versions/diff.routes.ts'
 import { restoreRoutes } from './versions/restore.routes.ts'
@@ -42,6 +46,8 @@ export interface App {
   notificationStreams: NotificationStreams
   /** Webhooks and email through the outbox: started and stopped by server.ts. */
   delivery: Delivery
+  /** Writes inbox items for stored edits and access changes; drained by server.ts on shutdown. */
+  notifier: Notifier
   log: FastifyBaseLogger
 }
 
@@ -91,6 +97,13 @@ export async function buildApp(
     deps.delivery,
   )
   const notificationBus = new NotificationBus()
+  const notifier = new Notifier({
+    db,
+    log: http.log.child({ module: 'notifier' }),
+    bus: notificationBus,
+    webhooks: delivery.webhookEvents,
+  })
+  notifier.attach(collab.updateLog)
   const notificationStreams = new NotificationStreams({
     db,
     bus: notificationBus,
@@ -122,13 +135,14 @@ export async function buildApp(
   await http.register(authPlugin, { authenticator })
   await http.register(healthRoutes, { db, isMigrated: deps.isMigrated })
   await http.register(meRoutes, { prefix: '/api/v1' })
-  await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config, webhooks: delivery.documentWebhooks })
+  await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config, webhooks: delivery.documentWebhooks, notifier })
   await http.register(sharingRoutes, {
     prefix: '/api/v1',
     db,
     collab,
     config,
     emailInvitation: (trx, invitation) => delivery.emailInvitation(trx, invitation),
+    notifier,
   })
   await http.register(importRoutes, { prefix: '/api/v1', db, collab, config })
   await http.register(updatesRoutes, { prefix: '/api/v1', db, collab, config })
@@ -136,5 +150,8 @@ export async function buildApp(
   await http.register(versionsRoutes, { prefix: '/api/v1', db, config })
   await http.register(diffRoutes, { prefix: '/api/v1', db, config })
   await http.register(streamRoutes, { prefix: '/api/v1', streams: notificationStreams, authenticator })
-  return { http, routes, collab, websockets, notificationBus, notificationStreams, delivery, log: http.log }
+  await http.register(notificationsRoutes, { prefix: '/api/v1', db, bus: notificationBus })
+  await http.register(subscriptionsRoutes, { prefix: '/api/v1', db })
+  await http.register(notificationSettingsRoutes, { prefix: '/api/v1', db })
+  return { http, routes, collab, websockets, notificationBus, notificationStreams, delivery, notifier, log: http.log }
 }

@@ -4,6 +4,7 @@ import { connectDatabase, type DatabaseHandle } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import type { DeliveryTiming } from './notifications/delivery.ts'
 import type { NotificationStreamsOptions } from './notifications/stream.ts'
+import { CleanupJob, type CleanupOptions } from './notifications/cleanup.ts'
 import { RetentionJob, type RetentionOptions } from './versions/retention.ts'
 
 export interface RunningServer extends App {
@@ -13,6 +14,8 @@ export interface RunningServer extends App {
   port: number
   /** The history retention job, when VERSION_RETENTION_DAYS is set. */
   retention: RetentionJob | undefined
+  /** Deletes old read inbox items, delivered outbox rows and old stream events (hourly). */
+  notificationCleanup: CleanupJob
   /** Graceful stop: refuse new work, close sockets, store every pending update, close the database. */
   close(): Promise<void>
 }
@@ -28,6 +31,8 @@ export async function startServer(
     notificationStream?: Pick<NotificationStreamsOptions, 'heartbeatMs'>
     /** Outbox polling, retry backoff, digest and webhook debounce timing (tests shorten them). */
     delivery?: DeliveryTiming
+    /** When the notification cleanup job runs (tests shorten it); how much it keeps is configuration. */
+    notificationCleanup?: Pick<CleanupOptions, 'intervalMs' | 'startDelayMs'>
   } = {},
 ): Promise<RunningServer> {
   const database = connectDatabase(config.database, { poolSize: config.databasePoolSize })
@@ -67,17 +72,25 @@ export async function startServer(
         })
   retention?.start()
   app.delivery.start()
+  const notificationCleanup = new CleanupJob({
+    db: database.db,
+    log: app.log.child({ module: 'notification-cleanup' }),
+    retentionDays: config.notificationRetentionDays,
+    ...options.notificationCleanup,
+  })
+  notificationCleanup.start()
   let closing: Promise<void> | undefined
   return {
     ...app,
     database,
     port,
     retention,
+    notificationCleanup,
     url: `http://${host}:${port}`,
     close: () => {
-      closing ??= retention
-        ? retention.stop().then(() => shutdown(app, database, config.shutdownTimeoutMs))
-        : shutdown(app, database, config.shutdownTimeoutMs)
+      closing ??= Promise.all([retention?.stop(), notificationCleanup.stop()]).then(() =>
+        shutdown(app, database, config.shutdownTimeoutMs),
+      )
       return closing
     },
   }
@@ -107,6 +120,8 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   collab.liveAccess.stop()
   collab.socketSessions.stop()
   await updateLog.stop()
+  // The last stored rows' inbox items, before the database goes.
+  await app.notifier.stop()
   // After the last stored rows (their debounced `document.updated` events are queued now).
   await app.delivery.stop()
   await app.http.close()

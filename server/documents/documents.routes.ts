@@ -13,12 +13,14 @@ import {
 } from '../../shared/api/documents.ts'
 import { ErrorCodes } from '../../shared/errors.ts'
 import { requireUser } from '../auth/auth.plugin.ts'
+import { authorId } from '../auth/caller.ts'
 import type { Collab } from '../collab/hocuspocus.ts'
 import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { decodeCursor, encodeCursor } from '../http/pagination.ts'
 import type { DocumentWebhooks } from '../notifications/document-webhooks.ts'
+import type { Notifier } from '../notifications/notifier.ts'
 import { requireDocumentRole } from '../sharing/access.ts'
 import { replayDocument } from '../versions/replay.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
@@ -38,13 +40,15 @@ export interface DocumentsRoutesOptions {
   config: Config
   /** `document.created` / `document.deleted` webhook events. */
   webhooks?: DocumentWebhooks
+  /** Tells everyone who could see a deleted document in their inbox. */
+  notifier?: Notifier
 }
 
 const security = [{ bearerAuth: [] }]
 const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
 const writeErrors = { ...readErrors, 403: ErrorBody }
 
-export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config, webhooks }) => {
+export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config, webhooks, notifier }) => {
   app.post(
     '/documents',
     {
@@ -152,13 +156,16 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
     },
     async (request, reply) => {
       const { id } = request.params
-      const { document } = await requireDocumentRole(db, request, id, 'owner')
+      const { caller, document } = await requireDocumentRole(db, request, id, 'owner')
+      // Memberships and mutes go with the document: who to tell is read first.
+      const audience = await notifier?.audience(id)
       await db.transaction().execute(async (trx) => {
         await deleteDocument(trx, id)
         await webhooks?.documentDeleted(trx, document)
       })
       collab.liveAccess.closeAll(id)
       collab.updateLog.discard(id)
+      if (audience) await notifier?.deleted(audience, authorId(caller))
       return reply.code(204).send(null)
     },
   )

@@ -5,10 +5,12 @@ import { ErrorBody } from '../../shared/api/common.ts'
 import { DocumentParams } from '../../shared/api/documents.ts'
 import { InvitationParams, InvitationResultDto, InviteBody } from '../../shared/api/sharing.ts'
 import { ErrorCodes } from '../../shared/errors.ts'
+import { authorId } from '../auth/caller.ts'
 import { findUserByEmail, normaliseEmail } from '../auth/users.queries.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { rateLimitKey } from '../http/rate-limit.plugin.ts'
+import type { Notifier } from '../notifications/notifier.ts'
 import { requireDocumentRole } from './access.ts'
 import { deleteInvitation, upsertInvitation } from './invitations.queries.ts'
 import { upsertMember } from './sharing.queries.ts'
@@ -21,6 +23,8 @@ export interface InvitationsRoutesOptions {
   invitationsPerHour: number
   /** Emails an invitation to someone without an account (queued in the invite's transaction). */
   emailInvitation?: (db: Db, invitation: { documentId: string; email: string; invitedBy: string }) => Promise<void>
+  /** Tells an invited account holder in their inbox. */
+  notifier?: Notifier
 }
 
 const security = [{ bearerAuth: [] }]
@@ -29,7 +33,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 /** Inviting by email (`POST /documents/:id/collaborators`) and revoking pending invitations. */
 export const invitationsRoutes: FastifyPluginAsyncTypebox<InvitationsRoutesOptions> = async (
   app,
-  { db, applyLive, invitationsPerHour, emailInvitation },
+  { db, applyLive, invitationsPerHour, emailInvitation, notifier },
 ) => {
   app.post(
     '/documents/:id/collaborators',
@@ -58,6 +62,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<InvitationsRoutesOptio
         if (document.owner_id === user.id) throw new AppError(409, ErrorCodes.Conflict, 'The owner already has every right')
         await upsertMember(db, document.id, user.id, role)
         await applyLive(document.id)
+        await notifier?.shared({ documentId: document.id, userId: user.id, actorId: authorId(caller) })
       } else {
         const invitedBy = caller.kind === 'user' ? caller.user.id : caller.link.id
         const invitation = { documentId: document.id, email, role, invitedBy }

@@ -16,12 +16,14 @@ import {
   ShareLinkParams,
 } from '../../shared/api/sharing.ts'
 import { ErrorCodes } from '../../shared/errors.ts'
+import { authorId } from '../auth/caller.ts'
 import { findUserById } from '../auth/users.queries.ts'
 import type { Collab } from '../collab/hocuspocus.ts'
 import type { Config } from '../config/config.ts'
 import type { Db, DocumentRow, InvitationRow, MemberRole, ShareLinkRow } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { spendRateLimit } from '../http/rate-limit.plugin.ts'
+import type { Notifier } from '../notifications/notifier.ts'
 import { requireDocumentRole } from './access.ts'
 import { listInvitations } from './invitations.queries.ts'
 import { invitationsRoutes, type InvitationsRoutesOptions } from './invitations.routes.ts'
@@ -35,13 +37,15 @@ export interface SharingRoutesOptions {
   config: Pick<Config, 'shareLinksPerDocumentPerHour' | 'invitationsPerHour'>
   /** Emails invitations to people without an account (see invitations.routes.ts). */
   emailInvitation?: InvitationsRoutesOptions['emailInvitation']
+  /** Tells people in their inbox that they were added, changed or removed. */
+  notifier?: Notifier
 }
 
 const security = [{ bearerAuth: [] }]
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString()
 
-export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab, config, emailInvitation }) => {
+export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab, config, emailInvitation, notifier }) => {
   // Access changes reach live sockets at once: closed, or switched to read-only / read-write.
   const applyLive = (documentId: string) =>
     collab.liveAccess.refresh(documentId).catch((error) => app.log.error({ err: error, documentId }, 'live access refresh failed'))
@@ -55,13 +59,14 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
     keyGenerator: (request) => `share-links:${(request.params as { id: string }).id}`,
   })
 
-  await app.register(invitationsRoutes, { db, applyLive, invitationsPerHour: config.invitationsPerHour, emailInvitation })
+  await app.register(invitationsRoutes, { db, applyLive, invitationsPerHour: config.invitationsPerHour, emailInvitation, notifier })
 
   /** Adds a collaborator or changes their role, and applies it to their live connections. */
-  const grant = async (document: DocumentRow, userId: string, role: MemberRole) => {
+  const grant = async (document: DocumentRow, userId: string, role: MemberRole, actorId: string) => {
     if (document.owner_id === userId) throw new AppError(409, ErrorCodes.Conflict, 'The owner already has every right')
     const outcome = await upsertMember(db, document.id, userId, role)
     await applyLive(document.id)
+    await notifier?.shared({ documentId: document.id, userId, actorId })
     return { status: outcome === 'created' ? 201 : 200, collaborator: await memberDto(db, document.id, userId) }
   }
 
@@ -101,10 +106,10 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       },
     },
     async (request, reply) => {
-      const { document } = await requireDocumentRole(db, request, request.params.id, 'owner')
+      const { caller, document } = await requireDocumentRole(db, request, request.params.id, 'owner')
       const user = await findUserById(db, request.params.userId)
       if (!user) throw notFound('User')
-      const { status, collaborator } = await grant(document, user.id, request.body.role)
+      const { status, collaborator } = await grant(document, user.id, request.body.role, authorId(caller))
       return reply.code(status).send(collaborator)
     },
   )
@@ -128,6 +133,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = as
       if (document.owner_id === userId) throw new AppError(409, ErrorCodes.Conflict, 'The owner cannot be removed')
       if (!(await removeMember(db, id, userId))) throw notFound('Collaborator')
       await applyLive(id)
+      await notifier?.unshared({ documentId: id, title: document.title, userId, actorId: authorId(caller) })
       return reply.code(204).send(null)
     },
   )

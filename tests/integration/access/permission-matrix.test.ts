@@ -28,6 +28,8 @@ interface Fixture {
   tokens: Record<Actor, string | undefined>
   linkId: string
   invitationId: string
+  /** An inbox item of the member's (being added): nobody else's to read or delete. */
+  memberItemId: string
 }
 
 interface Row {
@@ -167,13 +169,50 @@ const MATRIX: Record<string, Row> = {
     expected: byRole(200, 200, 200, 404, 404, 404, 401),
     path: (f) => `/api/v1/documents/${f.documentId}/versions/1/diff`,
   },
-  // Importing is editing: editor links may, like editors.
   // Every account hears about its own inbox; share links are not accounts.
   'GET /api/v1/notifications/stream': {
     expected: byRole(200, 200, 200, 401, 401, 200, 401),
     path: () => '/api/v1/notifications/stream',
     stream: true,
   },
+  'GET /api/v1/notifications': { expected: byRole(200, 200, 200, 401, 401, 200, 401), path: () => '/api/v1/notifications' },
+  'GET /api/v1/notifications/unread-count': {
+    expected: byRole(200, 200, 200, 401, 401, 200, 401),
+    path: () => '/api/v1/notifications/unread-count',
+  },
+  'POST /api/v1/notifications/read-all': {
+    expected: byRole(200, 200, 200, 401, 401, 200, 401),
+    path: () => '/api/v1/notifications/read-all',
+  },
+  // Another person's item: the same 404 as an unknown one.
+  'POST /api/v1/notifications/:id/read': {
+    expected: byRole(404, 404, 404, 401, 401, 404, 401),
+    path: (f) => `/api/v1/notifications/${f.memberItemId}/read`,
+  },
+  'DELETE /api/v1/notifications/:id': {
+    expected: byRole(404, 404, 404, 401, 401, 404, 401),
+    path: (f) => `/api/v1/notifications/${f.memberItemId}`,
+  },
+  // Muting is for people on the document; a share link is not one (no inbox), so it gets the stranger's 404.
+  'GET /api/v1/documents/:id/subscription': {
+    expected: byRole(200, 200, 200, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/subscription`,
+  },
+  'PUT /api/v1/documents/:id/subscription': {
+    expected: byRole(200, 200, 200, 404, 404, 404, 401),
+    path: (f) => `/api/v1/documents/${f.documentId}/subscription`,
+    body: () => ({ muted: true }),
+  },
+  'GET /api/v1/me/notification-settings': {
+    expected: byRole(200, 200, 200, 401, 401, 200, 401),
+    path: () => '/api/v1/me/notification-settings',
+  },
+  'PUT /api/v1/me/notification-settings': {
+    expected: byRole(200, 200, 200, 401, 401, 200, 401),
+    path: () => '/api/v1/me/notification-settings',
+    body: () => ({ email: 'off', digestMinutes: 60 }),
+  },
+  // Importing is editing: editor links may, like editors.
   'PUT /api/v1/documents/:id/content': {
     expected: byRole(201, 201, 403, 403, 201, 404, 401),
     path: (f) => `/api/v1/documents/${f.documentId}/content`,
@@ -216,8 +255,10 @@ async function freshFixture(server: TestServer, users: Users): Promise<Fixture> 
   const token = users.owner.accessToken
   await api(server, 'POST', `/documents/${documentId}/collaborators`, { token, body: { email: freshEmail(), role: 'viewer' } })
   const { invitations } = (await api(server, 'GET', `/documents/${documentId}/collaborators`, { token })).body
+  const memberItems = (await api(server, 'GET', '/notifications?limit=1', { token: users.member.accessToken })).body.items
   return {
     documentId,
+    memberItemId: memberItems[0].id,
     linkId: removable.id,
     invitationId: invitations[0].id,
     tokens: {
