@@ -70,7 +70,8 @@ export class Notifier {
   attach(updateLog: { onStored(listener: (stored: StoredRows) => void): () => void }): void {
     this.#detach = updateLog.onStored(({ documentName, rows }) => {
       this.#queue(documentName).rows.push(...rows)
-      this.#wake(documentName)
+      // Not even the start of a pass runs on the store path.
+      setImmediate(() => this.#wake(documentName))
     })
   }
 
@@ -149,7 +150,9 @@ export class Notifier {
   }
 
   async #pass(documentId: string): Promise<void> {
-    const queue = this.#queues.get(documentId)!
+    const queue = this.#queues.get(documentId)
+    // A late wake-up for work an earlier pass already did.
+    if (!queue) return
     const rows = queue.rows.splice(0)
     if (rows.length > 0) {
       try {
