@@ -75,16 +75,19 @@ export class DigestScheduler {
     await this.#running
   }
 
-  /** One pass; resolves with how many digests it queued. */
-  async runOnce(now = Date.now()): Promise<number> {
+  /**
+   * One pass; resolves with how many digests it queued. Who is due is judged as of `asOf` (tests
+   * look ahead instead of waiting); what it writes carries the real time.
+   */
+  async runOnce(asOf = Date.now()): Promise<number> {
     const { db, log, minuteMs } = this.#options
     let queued = 0
     for (const candidate of await this.#candidates()) {
       const periodMs = candidate.digestMinutes * minuteMs
       const dueAt = Math.max(candidate.firstAt, candidate.lastDigestAt ?? 0) + periodMs
-      if (dueAt > now) continue
+      if (dueAt > asOf) continue
       try {
-        if (await queueDigest(db, candidate.userId, periodMs, now)) queued++
+        if (await queueDigest(db, candidate.userId, periodMs, Date.now())) queued++
       } catch (error) {
         if (!(error instanceof DigestRaced)) log.error({ err: error, userId: candidate.userId }, 'digest: could not queue')
       }
