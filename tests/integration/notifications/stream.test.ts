@@ -19,13 +19,21 @@ const isCount = (event: SseEvent) => event.event === 'unread-count'
 const json = (event: SseEvent) => JSON.parse(event.data)
 const ids = (events: readonly SseEvent[]) => events.map((event) => Number(event.id))
 
-/** An owner, a document, and an editor who hears about the owner's edits. */
+/** An owner, a document, and an editor who hears about the owner's edits (with nothing unread yet). */
 async function sharedDocument(server: TestServer): Promise<{ owner: TestUser; member: TestUser; documentId: string }> {
   const owner = await registerUser(server, 'Owner')
   const member = await registerUser(server, 'Member')
   const { id: documentId } = await createDocument(server, owner)
   await share(server, owner, documentId, member, 'editor')
+  await readAll(server, member)
   return { owner, member, documentId }
+}
+
+/** Marks the user's inbox read once it holds `unread` items (a share leaves a `document.shared` item). */
+async function readAll(server: TestServer, user: TestUser, unread = 1): Promise<void> {
+  const count = () => api(server, 'GET', '/notifications/unread-count', { token: user.accessToken })
+  await expect.poll(async () => (await count()).body.count).toBe(unread)
+  await api(server, 'POST', '/notifications/read-all', { token: user.accessToken })
 }
 
 /** One stored row by `author`, through the REST updates route (applied live, stored on its own). */
@@ -105,6 +113,7 @@ describeEachDatabase('notification stream', (databases) => {
     const { owner, member, documentId } = await sharedDocument(server)
     const other = await createDocument(server, owner)
     await share(server, owner, other.id, member, 'viewer')
+    await readAll(server, member)
     const live = await stream(server, { token: member.accessToken })
     await live.waitFor(isCount)
     await edit(server, owner, documentId, 'one')
@@ -163,6 +172,28 @@ describeEachDatabase('notification stream', (databases) => {
     await viaQuery.waitFor(() => true, { count: missed.length + after.length })
     expect(resumed.events).toEqual([...missed, ...after])
     expect(viaQuery.events).toEqual([...missed, ...after])
+  })
+
+  it('a replay leaves out what was said about a document the user has since lost', async () => {
+    const server = await startTestServer(await databases.create())
+    const { owner, member, documentId } = await sharedDocument(server)
+    const reference = await stream(server, { token: member.accessToken })
+    const first = await stream(server, { token: member.accessToken })
+    await Promise.all([reference.waitFor(isCount), first.waitFor(isCount)])
+    first.close()
+    const lastSeen = Number(first.events.at(-1)!.id)
+    await edit(server, owner, documentId, 'while away')
+    await reference.waitFor(isCount, { count: 2 })
+    await api(server, 'DELETE', `/documents/${documentId}/collaborators/${member.id}`, { token: owner.accessToken })
+    const [unshared] = await reference.waitFor((event) => isNotification(event) && json(event).type === 'document.unshared')
+    const lastId = Number(reference.events.at(-1)!.id)
+    expect(Number(unshared!.id)).toBeLessThanOrEqual(lastId)
+
+    const resumed = await stream(server, { token: member.accessToken, headers: { 'last-event-id': String(lastSeen) } })
+    await resumed.waitFor((event) => Number(event.id) === lastId)
+    const types = resumed.events.filter(isNotification).map((event) => json(event).type)
+    expect(types).toEqual(['document.unshared'])
+    expect(json(resumed.events.filter(isCount).at(-1)!)).toEqual(json(reference.events.filter(isCount).at(-1)!))
   })
 
   it('two streams of one user get the same events with the same ids', async () => {
