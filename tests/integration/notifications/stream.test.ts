@@ -247,6 +247,19 @@ describeEachDatabase('notification stream', (databases) => {
     expect(staying.ended()).toBe(false)
   })
 
+  it('ends the stream of a deleted account', async () => {
+    const server = await startTestServer(await databases.create(), { SESSION_CHECK_INTERVAL_SECONDS: '1' })
+    const user = await registerUser(server, 'Gone')
+    const other = await registerUser(server, 'Other')
+    const gone = await stream(server, { token: user.accessToken })
+    const staying = await stream(server, { token: other.accessToken })
+    await Promise.all([gone.waitFor(isCount), staying.waitFor(isCount)])
+    // No route deletes accounts (an operator or a Clerk deletion does); the row goes, with its cascade.
+    await server.database.db.deleteFrom('users').where('id', '=', user.id).execute()
+    await expect.poll(() => gone.ended(), { timeout: 10_000 }).toBe(true)
+    expect(staying.ended()).toBe(false)
+  })
+
   it('shutdown ends open streams and the server stops promptly', async () => {
     const database = await databases.create()
     const server = await startServer(testConfig(database))
