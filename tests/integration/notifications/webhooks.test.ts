@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import { ConfigError, loadConfig } from '../../../server/config/config.ts'
 import { api, createDocument, registerUser } from '../../helpers/api.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
-import { outboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
+import { fastDelivery, outboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
 import { postUpdate } from '../../helpers/raw-body.ts'
 import { newWebhookSecret, type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts'
 
@@ -122,6 +122,25 @@ describeEachDatabase('webhooks', (databases) => {
       expect(event.body.data).toEqual({ documentId: 'busy', seqs: expect.any(Array) })
       expect(event.verified).toBe(true)
     }
+  })
+
+  it('queues a pending document.updated at shutdown, and the next server sends it', async () => {
+    const database = await databases.create()
+    const receiver = await startWebhookReceiver()
+    // A debounce far longer than the test: only the shutdown flush can queue the event.
+    const timing = { ...fastDelivery, documentWebhooks: { quietMs: 600_000, maxWaitMs: 600_000 } }
+    const first = await startDeliveryServer(database, webhookEnv(receiver), { timing })
+    const owner = await registerUser(first, 'Owner')
+    await createDocument(first, owner, 'closing')
+    const posted = await postUpdate(first, 'closing', owner.accessToken, textUpdate('last words'))
+    expect(posted.status).toBe(201)
+    await first.close()
+
+    const second = await startDeliveryServer(database, webhookEnv(receiver), { timing })
+    await expect
+      .poll(() => ofType(receiver, 'document.updated', 'closing').map((r) => r.body.data), { timeout: 10_000 })
+      .toEqual([{ documentId: 'closing', seqs: [posted.body.seq] }])
+    expect((await outboxRows(second.database.db, 'webhook')).every((r) => r.status === 'delivered')).toBe(true)
   })
 
   it('sends version.restored and document.deleted with what happened', async () => {
