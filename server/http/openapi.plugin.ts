@@ -44,6 +44,7 @@ export const openApiPlugin = fp(
           { name: 'documents', description: 'Documents, their metadata and content' },
           { name: 'sharing', description: 'Collaborators, roles and share links' },
           { name: 'versions', description: 'Version history: list, read, compare, name and restore versions' },
+          { name: 'notifications', description: 'Inbox, live stream, per-document mute and notification settings' },
           { name: 'auth', description: 'Sign-up, sign-in and tokens (built-in provider), the current user' },
           { name: 'health', description: 'Liveness and readiness probes' },
         ],

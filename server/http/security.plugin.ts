@@ -37,7 +37,8 @@ export const securityPlugin = fp<{ config: Config }>(
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
       methods: CORS_METHODS,
-      allowedHeaders: ['Authorization', 'Content-Type'],
+      // Last-Event-ID: an EventSource resuming the notification stream sends it.
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'X-Request-Id'],
       exposedHeaders: CORS_EXPOSED_HEADERS,
       // Bearer tokens travel in a header, never in cookies, so browsers need not send credentials
       // (and `*` would be refused with them).
