@@ -101,6 +101,27 @@ describeEachDatabase('email', (databases) => {
     expect(mail.text).toContain('Owner edited “Budget” (1 edit)')
   })
 
+  it('never sends two digests within digestMinutes', async () => {
+    const smtp = await smtpSink()
+    const server = await startDeliveryServer(await databases.create(), emailEnv(smtp), manualDigests)
+    const { owner, alice, documentId } = await plans(server)
+    const period = 2 * manualDigests.timing.digests.minuteMs
+    await settings(server, alice, { email: 'digest', digestMinutes: 2 })
+    await edit(server, owner, documentId, 'one')
+    const sentAt = Date.now()
+    expect(await server.delivery.digests!.runOnce(sentAt + period + 10)).toBe(1)
+    // Sent before Alice reads (a digest is composed when sent and leaves out what was read by then).
+    await expect.poll(() => smtp.messages.length, { timeout: 10_000 }).toBe(1)
+    // A new item that has waited far longer than a period is still held back, because the last
+    // digest went out less than a period ago.
+    await api(server, 'POST', '/notifications/read-all', { token: alice.accessToken })
+    await edit(server, owner, documentId, 'two')
+    await server.database.db.updateTable('notifications').set({ created_at: sentAt - 10 * period }).where('user_id', '=', alice.id).where('read_at', 'is', null).execute()
+    expect(await server.delivery.digests!.runOnce(Date.now())).toBe(0)
+    expect(await server.delivery.digests!.runOnce(Date.now() + period + 10)).toBe(1)
+    await expect.poll(() => smtp.messages.length, { timeout: 10_000 }).toBe(2)
+  })
+
   it('no email for read items: read before the digest, or between queueing and sending', async () => {
     const smtp = await smtpSink({ startDown: true })
     const server = await startDeliveryServer(await databases.create(), emailEnv(smtp), manualDigests)
