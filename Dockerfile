@@ -14,6 +14,10 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY server ./server
 COPY shared ./shared
 COPY migrations ./migrations
+COPY web ./web
+# The web app's bundle, built now (as root, into node_modules/.cache) so the server, which may not
+# write there, serves it from the first request; a source change would make it build its own copy.
+RUN node --input-type=module -e "await (await import('./server/web/bundle.ts')).buildWebApp()"
 
 # DATA_DIR (./data) holds the local auth secret and, without DATABASE_URL, the SQLite file.
 # Created here and owned by `node` so a fresh named volume mounted on it is writable too.

@@ -3,7 +3,11 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/setup/mysql.global-setup.ts', 'tests/setup/redis.global-setup.ts'],
+    globalSetup: [
+      'tests/setup/mysql.global-setup.ts',
+      'tests/setup/redis.global-setup.ts',
+      'tests/setup/chromium.global-setup.ts',
+    ],
     setupFiles: ['tests/setup/cleanup.setup.ts'],
     pool: 'forks',
     // Integration tests start real servers and sockets; the burst test pushes 20k updates through them.

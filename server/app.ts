@@ -33,6 +33,7 @@ import { sharingRoutes } from './sharing/sharing.routes.ts'
 import { diffRoutes } from './versions/diff.routes.ts'
 import { restoreRoutes } from './versions/restore.routes.ts'
 import { versionsRoutes } from './versions/versions.routes.ts'
+import { webRoutes } from './web/web.routes.ts'
 
 export interface App {
   http: FastifyInstance
@@ -153,5 +154,6 @@ export async function buildApp(
   await http.register(notificationsRoutes, { prefix: '/api/v1', db, bus: notificationBus })
   await http.register(subscriptionsRoutes, { prefix: '/api/v1', db })
   await http.register(notificationSettingsRoutes, { prefix: '/api/v1', db })
+  await http.register(webRoutes, { config })
   return { http, routes, collab, websockets, notificationBus, notificationStreams, delivery, notifier, log: http.log }
 }

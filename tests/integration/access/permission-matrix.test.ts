@@ -63,6 +63,9 @@ const MATRIX: Record<string, Row> = {
   'GET /health': { expected: all(200), path: () => '/health' },
   'GET /ready': { expected: all(200), path: () => '/ready' },
   'GET /openapi.json': { expected: all(200), path: () => '/openapi.json' },
+  // The web app's page and icon: the same for everyone (the app signs in from the page itself).
+  'GET /': { expected: all(200), path: () => '/' },
+  'GET /favicon.svg': { expected: all(200), path: () => '/favicon.svg' },
   'GET /api/v1/me': { expected: byRole(200, 200, 200, 401, 401, 200, 401), path: () => '/api/v1/me' },
   'POST /api/v1/auth/register': {
     expected: all(201),
@@ -221,7 +224,7 @@ const MATRIX: Record<string, Row> = {
 }
 
 /** Routes that are the same for everyone by design and need no per-role row. */
-const PUBLIC_PREFIXES = ['/docs']
+const PUBLIC_PREFIXES = ['/docs', '/assets']
 
 type SocketOutcome = 'read-write' | 'read-only' | 'not-found' | 'unauthorized'
 const SOCKETS: Record<Actor, SocketOutcome> = {
