@@ -17,8 +17,11 @@ import { clientAddressResolver, fastifyTrustProxy } from './http/client-address.
 import { registerErrorHandlers } from './http/errors.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import { serializeRequest } from './http/log-redaction.ts'
+import { Metrics } from './http/metrics.ts'
+import { metricsRoutes } from './http/metrics.routes.ts'
 import { openApiPlugin } from './http/openapi.plugin.ts'
 import { rateLimitPlugin } from './http/rate-limit.plugin.ts'
+import { registerRequestIds, requestIdFor, requestIdMixin, requestLogger } from './http/request-id.ts'
 import { securityPlugin } from './http/security.plugin.ts'
 import { registerJsonParser, registerValidation } from './http/validation.ts'
 import { Delivery, type DeliveryTiming } from './notifications/delivery.ts'
@@ -49,6 +52,8 @@ export interface App {
   delivery: Delivery
   /** Writes inbox items for stored edits and access changes; drained by server.ts on shutdown. */
   notifier: Notifier
+  /** Prometheus metrics (`GET /metrics`); multi-instance mode wires `metrics.setRedisProbe`. */
+  metrics: Metrics
   log: FastifyBaseLogger
 }
 
@@ -71,7 +76,12 @@ export async function buildApp(
       level: config.logLevel,
       redact: ['req.headers.authorization'],
       serializers: { req: serializeRequest },
+      // The request id on every line written while a request runs, whichever module writes it.
+      mixin: requestIdMixin,
     },
+    // X-Request-Id when sent and well-formed, else a UUID; echoed in the response (request-id.ts).
+    genReqId: requestIdFor,
+    childLoggerFactory: requestLogger,
     // JSON bodies are small; routes that take a binary body (a Yjs update, an import) raise it.
     bodyLimit: config.jsonBodyLimitBytes,
     trustProxy: fastifyTrustProxy(config.trustProxy),
@@ -79,6 +89,7 @@ export async function buildApp(
     routerOptions: { maxParamLength: 1024 },
     forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
+  registerRequestIds(http)
   registerErrorHandlers(http)
   registerValidation(http)
   registerJsonParser(http)
@@ -114,6 +125,14 @@ export async function buildApp(
     checkSessions: provider.kind === 'local',
     ...deps.notificationStream,
   })
+  const metrics = new Metrics({
+    collab: collab.metrics,
+    documents: collab.hocuspocus,
+    updateLog: collab.updateLog,
+    db,
+    log: http.log.child({ module: 'metrics' }),
+  })
+  metrics.observeRequests(http)
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),
@@ -135,6 +154,7 @@ export async function buildApp(
   await provider.register(http)
   await http.register(authPlugin, { authenticator })
   await http.register(healthRoutes, { db, isMigrated: deps.isMigrated })
+  await http.register(metricsRoutes, { metrics, token: config.metricsToken })
   await http.register(meRoutes, { prefix: '/api/v1' })
   await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config, webhooks: delivery.documentWebhooks, notifier })
   await http.register(sharingRoutes, {
@@ -155,5 +175,16 @@ export async function buildApp(
   await http.register(subscriptionsRoutes, { prefix: '/api/v1', db })
   await http.register(notificationSettingsRoutes, { prefix: '/api/v1', db })
   await http.register(webRoutes, { config })
-  return { http, routes, collab, websockets, notificationBus, notificationStreams, delivery, notifier, log: http.log }
+  return {
+    http,
+    routes,
+    collab,
+    websockets,
+    notificationBus,
+    notificationStreams,
+    delivery,
+    notifier,
+    metrics,
+    log: http.log,
+  }
 }

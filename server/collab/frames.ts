@@ -17,6 +17,9 @@ export const HocuspocusMessage = {
   Pong: 10,
 } as const
 
+/** y-protocols' sync sub-message carrying a document update (after step 1 and step 2). */
+export const SYNC_UPDATE = 2
+
 /** Hocuspocus Auth sub-messages. Client → server: Token. Server → client: the other three. */
 export const AuthMessage = { Token: 0, PermissionDenied: 1, Authenticated: 2 } as const
 
@@ -27,6 +30,8 @@ export interface FrameHeader {
   /** Document name (without the optional `\0sessionId` suffix). */
   documentName: string
   type: number
+  /** A Sync/update frame: a document change (not a sync step, awareness or auth). */
+  isUpdate: boolean
 }
 
 /**
@@ -42,7 +47,9 @@ export function readClientFrameHeader(frame: Uint8Array): FrameHeader | undefine
     const separator = address.indexOf('\0')
     const documentName = separator === -1 ? address : address.slice(0, separator)
     if (!isValidDocumentId(documentName) || !CLIENT_TYPES.has(type)) return undefined
-    return { documentName, type }
+    // The sync sub-type is one byte (a varUint below 128); peeked, not decoded, as it is only counted.
+    const isUpdate = type === HocuspocusMessage.Sync && frame[decoder.pos] === SYNC_UPDATE
+    return { documentName, type, isUpdate }
   } catch {
     return undefined
   }

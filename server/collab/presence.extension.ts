@@ -76,7 +76,7 @@ export class PresenceExtension implements Extension<CollabContext> {
       if (entries) this.#inFlight.set(connection, new Map(entries.map((e) => [e.clientId, e])))
       else this.#inFlight.delete(connection)
     } catch (error) {
-      this.#options.log.warn({ err: error }, 'presence: reading an awareness frame failed')
+      this.#options.log.warn({ err: error, socketId: connection.socketId }, 'presence: reading an awareness frame failed')
     }
   }
 
@@ -89,7 +89,10 @@ export class PresenceExtension implements Extension<CollabContext> {
     } catch (error) {
       // Never throw out of here (that closes the connection); refuse the whole frame instead.
       states.clear()
-      this.#options.log.warn({ err: error, documentName: payload.documentName }, 'presence: filtering failed')
+      this.#options.log.warn(
+        { err: error, socketId: payload.socketId, documentName: payload.documentName },
+        'presence: filtering failed',
+      )
     }
   }
 
@@ -111,7 +114,10 @@ export class PresenceExtension implements Extension<CollabContext> {
         removeAwarenessStates(document.awareness, removed, { source: 'connection', connection })
       }
     } catch (error) {
-      this.#options.log.warn({ err: error, documentName: document.name }, 'presence: applying a removal failed')
+      this.#options.log.warn(
+        { err: error, socketId: connection.socketId, documentName: document.name },
+        'presence: applying a removal failed',
+      )
     }
   }
 
@@ -191,7 +197,10 @@ export class PresenceExtension implements Extension<CollabContext> {
           const left = [...ids].filter((id) => document.awareness.getStates().has(id))
           if (left.length > 0) removeAwarenessStates(document.awareness, left, null)
         } catch (error) {
-          this.#options.log.warn({ err: error, documentName: document.name }, 'presence: cleanup on close failed')
+          this.#options.log.warn(
+            { err: error, socketId: connection.socketId, documentName: document.name },
+            'presence: cleanup on close failed',
+          )
         }
       })
     }

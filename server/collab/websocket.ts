@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server'
@@ -5,14 +6,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { CloseEvents } from '../../shared/close-codes.ts'
 import { isValidDocumentId } from '../../shared/documents.ts'
-import type { CollabMetrics } from './collab-metrics.ts'
+import type { CollabMetrics, CollabProtocol } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
 import { CloseHandover } from './close-handover.ts'
 import { UpdateCoalescer } from './update-coalescer.ts'
 import { isAuthenticatedFrame, readClientFrameHeader } from './frames.ts'
 import type { SocketAdmission, SocketLimits } from './socket-limits.ts'
 import { toWebRequest } from './web-request.ts'
-import { bridgeYWebsocket } from './y-websocket-bridge.ts'
+import { bridgeYWebsocket, type ClientConnection } from './y-websocket-bridge.ts'
 
 export interface WebSocketGateway {
   /**
@@ -64,12 +65,22 @@ export function attachWebSockets(
       return refuseUpgrade(socket, 429, 'Too Many Requests')
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      guardAuthentication(ws, admission, address)
-      if (isCollab) serveCollab(ws, req, admission)
-      else
-        bridgeYWebsocket(hocuspocus, ws, req, documentName!, url.searchParams.get('token') ?? '', options.metrics, {
-          onAuthenticated: admission.authenticated,
-        })
+      const protocol: CollabProtocol = isCollab ? 'collab' : 'y-websocket'
+      const connection = isCollab
+        ? serveCollab(ws, req, admission)
+        : bridgeYWebsocket(hocuspocus, ws, req, documentName!, url.searchParams.get('token') ?? '', options.metrics, {
+            onAuthenticated: admission.authenticated,
+          })
+      // Every line about this socket carries its id (never the URL: it may hold `?token=`).
+      const log = options.log.child({ socketId: socketIdOf(connection), protocol })
+      log.debug({ address }, 'websocket opened')
+      guardAuthentication(ws, admission, log)
+      options.metrics.connections[protocol] += 1
+      ws.once('close', (code: number) => {
+        options.metrics.connections[protocol] -= 1
+        log.debug({ code }, 'websocket closed')
+      })
+      ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
     })
   }
 
@@ -78,10 +89,10 @@ export function attachWebSockets(
    * `authTimeoutMs` to do so. (Hocuspocus' own `timeout` is checked only every `timeout` ms, so it
    * could take twice as long.) A peer that ignores the close handshake is cut off shortly after.
    */
-  const guardAuthentication = (ws: WebSocket, admission: SocketAdmission, address: string) => {
+  const guardAuthentication = (ws: WebSocket, admission: SocketAdmission, log: FastifyBaseLogger) => {
     const deadline = setTimeout(() => {
       if (admission.isAuthenticated) return
-      options.log.debug({ address }, 'websocket closed: no authentication in time')
+      log.debug('websocket closed: no authentication in time')
       const { code, reason } = CloseEvents.AuthenticationTimeout
       ws.close(code, reason)
       setTimeout(() => ws.terminate(), 2_000).unref()
@@ -94,7 +105,7 @@ export function attachWebSockets(
   }
   server.on('upgrade', onUpgrade)
 
-  const serveCollab = (ws: WebSocket, req: IncomingMessage, admission: SocketAdmission) => {
+  const serveCollab = (ws: WebSocket, req: IncomingMessage, admission: SocketAdmission): ClientConnection => {
     const handover = new CloseHandover(hocuspocus, ws)
     const socket: WebSocketLike = {
       get readyState() {
@@ -121,12 +132,14 @@ export function attachWebSockets(
     let closed = false
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (closed || !isBinary) return
-      if (!readClientFrameHeader(data)) {
+      const header = readClientFrameHeader(data)
+      if (!header) {
         closed = true
         coalescer.flush()
         ws.close(CloseEvents.InvalidMessage.code, CloseEvents.InvalidMessage.reason)
         return
       }
+      if (header.isUpdate) options.metrics.updatesReceived += 1
       coalescer.fromClient(data)
     })
     ws.once('close', (code: number, reason: Buffer) => {
@@ -135,10 +148,9 @@ export function attachWebSockets(
       coalescer.flush()
       handover.close(code, reason.toString())
     })
-    ws.on('error', (error) => {
-      options.log.debug({ err: error }, 'websocket error')
-      ws.terminate()
-    })
+    // Logged with the socket's id by the upgrade handler.
+    ws.on('error', () => ws.terminate())
+    return connection
   }
 
   return {
@@ -159,6 +171,16 @@ export function attachWebSockets(
       await CloseHandover.settled(hocuspocus)
     },
   }
+}
+
+/**
+ * Hocuspocus' id for a socket: the `socketId` its hooks report, so our lines about a socket and
+ * theirs (access, presence, sessions) share one id. It is private in its types; should a release
+ * drop it, a fresh id still tells one socket's lines from another's.
+ */
+function socketIdOf(connection: ClientConnection): string {
+  const id: unknown = (connection as unknown as { socketId?: unknown }).socketId
+  return typeof id === 'string' ? id : randomUUID()
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

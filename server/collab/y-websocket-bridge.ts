@@ -8,12 +8,16 @@ import type { CollabMetrics } from './collab-metrics.ts'
 import {
   encodeAuthFrame,
   HocuspocusMessage,
+  SYNC_UPDATE,
   isAuthenticatedFrame,
   isRefusedUpdateAck,
   prefixWithDocumentName,
 } from './frames.ts'
 import { toWebRequest } from './web-request.ts'
 import { encodePong, translateServerFrame } from './y-websocket-protocol.ts'
+
+/** One socket's connection to Hocuspocus (the class is not exported by name). */
+export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>
 
 /** Frame types a y-websocket client sends: Sync, Awareness, QueryAwareness. */
 const Y_WEBSOCKET_CLIENT_TYPES = new Set<number>([
@@ -25,7 +29,7 @@ const Y_WEBSOCKET_CLIENT_TYPES = new Set<number>([
 /**
  * Serves one plain y-websocket socket (`/yjs/:documentId?token=`) as a Hocuspocus connection to that
  * document: same Document, same hooks, same store. Client frames get the document name prefixed;
- * server frames are translated back (see y-websocket-protocol.ts).
+ * server frames are translated back (see y-websocket-protocol.ts). Returns the Hocuspocus connection.
  */
 export function bridgeYWebsocket(
   hocuspocus: Hocuspocus<CollabContext>,
@@ -35,7 +39,7 @@ export function bridgeYWebsocket(
   token: string,
   metrics: CollabMetrics,
   hooks: { onAuthenticated?: () => void } = {},
-): void {
+): ClientConnection {
   let closed = false
   let authenticated = false
   const handover = new CloseHandover(hocuspocus, socket)
@@ -91,6 +95,8 @@ export function bridgeYWebsocket(
       closeSocket(CloseEvents.InvalidMessage)
       return
     }
+    // `[0 Sync][2 update]…`: two bytes read, the update itself left to Hocuspocus.
+    if (data[0] === HocuspocusMessage.Sync && data[1] === SYNC_UPDATE) metrics.updatesReceived += 1
     connection.handleMessage(prefixWithDocumentName(documentName, data))
   })
   socket.once('close', (code: number, reason: Buffer) => {
@@ -100,4 +106,5 @@ export function bridgeYWebsocket(
   socket.on('error', () => socket.terminate())
   // y-websocket has no auth message: the token comes from the URL and is presented on the client's behalf.
   connection.handleMessage(encodeAuthFrame(documentName, token))
+  return connection
 }

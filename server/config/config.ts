@@ -62,6 +62,7 @@ export const EnvSchema = Type.Object({
   WEBHOOK_URLS: Type.Optional(Type.String()),
   WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$' })),
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, pattern: '^\\S+$' })),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -138,6 +139,8 @@ export interface Config {
   readonly webhookSecret: string | undefined
   /** Tries of one outbox delivery before it is dead-lettered. */
   readonly outboxMaxAttempts: number
+  /** Bearer token `GET /metrics` requires; undefined = metrics are open (scraped on a private network). */
+  readonly metricsToken: string | undefined
 }
 
 /** Clerk when its keys are set, else the built-in email/password provider. */
@@ -248,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrls: Object.freeze(webhookUrls),
     webhookSecret: webhookUrls.length > 0 ? e.WEBHOOK_SECRET : undefined,
     outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+    metricsToken: e.METRICS_TOKEN,
   })
 }
 
@@ -317,7 +321,7 @@ function schemaProblems(value: Record<string, unknown>): string[] {
     if (value[key] === undefined && !required.has(key)) continue
     const [error] = Value.Errors(schema, value[key])
     // Never echo secrets into logs.
-    const shown = /SECRET|KEY|SMTP_URL/.test(key) ? '(hidden)' : `"${value[key]}"`
+    const shown = /SECRET|KEY|TOKEN|SMTP_URL/.test(key) ? '(hidden)' : `"${value[key]}"`
     if (error) problems.push(`${key}: ${describe(schema, error.message)} (got ${shown})`)
   }
   return problems

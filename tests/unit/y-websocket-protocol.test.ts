@@ -74,8 +74,9 @@ describe('y-websocket ⇄ Hocuspocus frames', () => {
   })
 
   it('reads client frame headers and refuses anything else', () => {
-    expect(readClientFrameHeader(hocuspocusFrame('doc-1', 0, 0))).toEqual({ documentName: 'doc-1', type: 0 })
-    expect(readClientFrameHeader(hocuspocusFrame('doc-1\0session', 1))).toEqual({ documentName: 'doc-1', type: 1 })
+    expect(readClientFrameHeader(hocuspocusFrame('doc-1', 0, 0))).toEqual({ documentName: 'doc-1', type: 0, isUpdate: false })
+    expect(readClientFrameHeader(hocuspocusFrame('doc-1', 0, 2))).toEqual({ documentName: 'doc-1', type: 0, isUpdate: true })
+    expect(readClientFrameHeader(hocuspocusFrame('doc-1\0session', 1))).toEqual({ documentName: 'doc-1', type: 1, isUpdate: false })
     expect(readClientFrameHeader(hocuspocusFrame('bad name', 0))).toBeUndefined()
     expect(readClientFrameHeader(hocuspocusFrame('doc', 7))).toBeUndefined()
     expect(readClientFrameHeader(hocuspocusFrame('doc', 42))).toBeUndefined()

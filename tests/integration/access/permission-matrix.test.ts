@@ -62,6 +62,8 @@ const freshEmail = () => `new.${randomBytes(5).toString('hex')}@example.test`
 const MATRIX: Record<string, Row> = {
   'GET /health': { expected: all(200), path: () => '/health' },
   'GET /ready': { expected: all(200), path: () => '/ready' },
+  // Open without METRICS_TOKEN (the default); with it, only that token (tests/integration/ops).
+  'GET /metrics': { expected: all(200), path: () => '/metrics' },
   'GET /openapi.json': { expected: all(200), path: () => '/openapi.json' },
   // The web app's page and icon: the same for everyone (the app signs in from the page itself).
   'GET /': { expected: all(200), path: () => '/' },
