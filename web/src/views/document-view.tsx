@@ -3,6 +3,9 @@ import type { DocumentDto } from '../../../shared/api/documents.ts'
 import { ApiClient } from '../api/client.ts'
 import { messageOf } from '../api/errors.ts'
 import type { Session } from '../auth/session.ts'
+import { showNotice } from '../components/notices.tsx'
+import { CollabEditor } from '../editor/collab-editor.tsx'
+import { colorFor, DocumentConnection, type Peer, type SyncStatus } from '../editor/connection.ts'
 
 interface Props {
   id: string
@@ -11,7 +14,22 @@ interface Props {
   linkToken?: string
 }
 
-/** One document: its title, and (next) the editor. */
+const STATUS_TEXT: Record<SyncStatus, string> = {
+  connecting: 'Connecting…',
+  saved: 'Saved',
+  unsynced: 'Unsynced changes',
+  offline: 'Offline: your edits are kept and sync when you reconnect',
+  closed: 'Closed',
+}
+
+/** Why the server refused the socket, in words. */
+function deniedMessage(reason: string, viaLink: boolean): string {
+  if (viaLink) return 'This share link no longer works: it was revoked or has expired.'
+  if (reason.startsWith('unauthorized')) return 'Your session has expired. Please sign in again.'
+  return 'This document is no longer available to you: it was deleted or is no longer shared with you.'
+}
+
+/** One document: title, presence, status and the live editor. */
 export function DocumentView({ id, session, linkToken }: Props) {
   const api = useMemo(
     () => (linkToken ? new ApiClient({ token: async () => linkToken }) : new ApiClient(session)),
@@ -19,9 +37,29 @@ export function DocumentView({ id, session, linkToken }: Props) {
   )
   const [document, setDocument] = useState<DocumentDto>()
   const [error, setError] = useState<string>()
+  const [connection, setConnection] = useState<DocumentConnection>()
+  const [, redraw] = useState(0)
+
   useEffect(() => {
-    api.get<DocumentDto>(`/documents/${encodeURIComponent(id)}`).then(setDocument, (e) => setError(messageOf(e)))
+    api.get<DocumentDto>(`/documents/${encodeURIComponent(id)}`).then(setDocument, (failure) =>
+      setError(linkToken ? deniedMessage('', true) : messageOf(failure)),
+    )
   }, [id])
+
+  useEffect(() => {
+    if (!document) return
+    const opened = new DocumentConnection({
+      documentId: document.id,
+      token: async () => (linkToken ?? (await session.token()) ?? ''),
+      onDenied: (reason) => setError(deniedMessage(reason, Boolean(linkToken))),
+    })
+    const unsubscribe = opened.subscribe(() => redraw((n) => n + 1))
+    setConnection(opened)
+    return () => {
+      unsubscribe()
+      opened.close()
+    }
+  }, [document?.id])
 
   if (error) {
     return (
@@ -33,10 +71,77 @@ export function DocumentView({ id, session, linkToken }: Props) {
       </main>
     )
   }
-  if (!document) return <main class="document muted">Loading…</main>
+  if (!document || !connection) return <main class="document muted">Loading…</main>
+
+  const canEdit = document.role !== 'viewer' && !connection.readOnly
+  const user = session.user
+  const me = { name: linkToken ? 'Guest' : (user?.name ?? 'Guest'), color: colorFor(linkToken ? undefined : user?.id) }
+
+  async function rename(title: string) {
+    if (!document || !title.trim() || title === document.title) return
+    try {
+      setDocument(await api.patch<DocumentDto>(`/documents/${encodeURIComponent(document.id)}`, { title: title.trim() }))
+    } catch (failure) {
+      showNotice(messageOf(failure))
+    }
+  }
+
   return (
     <main class="document">
-      <h1>{document.title}</h1>
+      <div class="document-header">
+        {!linkToken && (
+          <a href="#/" aria-label="Back to documents">
+            ←
+          </a>
+        )}
+        {canEdit && !linkToken ? (
+          <input
+            class="document-header__title"
+            aria-label="Title"
+            value={document.title}
+            maxLength={255}
+            onChange={(event) => void rename(event.currentTarget.value)}
+            onKeyDown={(event) => event.key === 'Enter' && event.currentTarget.blur()}
+          />
+        ) : (
+          <h1 class="document-header__title">{document.title}</h1>
+        )}
+        <Avatars peers={connection.peers} />
+        <span role="status" class={`status status--${connection.status}`}>
+          {STATUS_TEXT[connection.status]}
+        </span>
+        {!canEdit && <span class="muted">View only</span>}
+      </div>
+      <CollabEditor connection={connection} editable={canEdit} label={`${document.title} content`} user={me} />
     </main>
+  )
+}
+
+function Avatars({ peers }: { peers: readonly Peer[] }) {
+  return (
+    <ul class="avatars" aria-label="People here">
+      {peers.map((peer) => (
+        <li
+          key={peer.id}
+          class="avatar"
+          aria-label={peer.self ? `${peer.name} (you)` : peer.name}
+          title={peer.name}
+          style={{ backgroundColor: peer.color }}
+        >
+          {initials(peer.name)}
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+function initials(name: string): string {
+  return (
+    name
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((part) => part[0]?.toUpperCase())
+      .join('') || '?'
   )
 }
