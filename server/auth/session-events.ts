@@ -13,11 +13,13 @@ export interface SessionEnded {
 /**
  * Tells the rest of the server that a sign-in ended (a sign-out, or a refresh token presented twice),
  * so live sockets opened with that sign-in's access tokens close at once rather than at expiry.
- * In-process today; multi-instance mode carries the same events over Redis.
+ * With a relay (the control channel), every instance hears of it: `ended` hands the event to the
+ * relay, which calls `deliver` here and on the other instances.
  */
 export class SessionEvents {
   readonly #listeners = new Set<(event: SessionEnded) => void>()
   readonly #log: FastifyBaseLogger | undefined
+  #relay: ((event: SessionEnded) => unknown) | undefined
 
   constructor(log?: FastifyBaseLogger) {
     this.#log = log
@@ -28,7 +30,18 @@ export class SessionEvents {
     return () => this.#listeners.delete(listener)
   }
 
+  /** Sends `ended` through `relay`, which must call `deliver` on every instance, this one included. */
+  relayThrough(relay: (event: SessionEnded) => unknown): void {
+    this.#relay = relay
+  }
+
   ended(event: SessionEnded): void {
+    if (this.#relay) void this.#relay(event)
+    else this.deliver(event)
+  }
+
+  /** Runs this instance's listeners. */
+  deliver(event: SessionEnded): void {
     for (const listener of this.#listeners) {
       try {
         listener(event)

@@ -64,6 +64,16 @@ export class LiveAccess {
     }
   }
 
+  /**
+   * Re-checks every loaded document: after an interruption of the control channel, access changes
+   * made on other instances meanwhile may never have been heard of here.
+   */
+  async refreshAll(): Promise<void> {
+    for (const documentId of [...(this.#hocuspocus?.documents.keys() ?? [])]) {
+      await this.refresh(documentId).catch((error) => this.#log.error({ err: error, documentId }, 'live access: refresh failed'))
+    }
+  }
+
   /** Closes every live connection to a document (it is being deleted). */
   closeAll(documentId: string): void {
     const live = this.#hocuspocus?.documents.get(documentId)
