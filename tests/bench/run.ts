@@ -18,6 +18,8 @@ import { configureOurs, TARGET_TITLE } from './lib/targets.ts'
 import { runAmplification } from './scenarios/amplification.ts'
 import { runFanout } from './scenarios/fanout.ts'
 import { type HistoryReport, historyGoals, renderHistory, runHistory } from './scenarios/history.ts'
+import { type NotificationsReport, runNotifications } from './scenarios/notifications.ts'
+import { notificationsGoals, renderNotifications } from './scenarios/notifications-report.ts'
 import { runTrace } from './scenarios/trace.ts'
 
 /**
@@ -42,7 +44,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-const results: Results & { history?: HistoryReport } = {
+const results: Results & { history?: HistoryReport; notifications?: NotificationsReport } = {
   startedAt: new Date().toISOString(),
   machine: {
     cpus: cpus().length,
@@ -103,6 +105,14 @@ const scenarios = {
       configureOurs(oursRoot, options.oursEnv)
     }
   },
+  notifications: async () => {
+    // The scenario sets A's environment per run (rate limits for its setup, notifier on / off).
+    try {
+      results.notifications = await runNotifications(options, (env) => configureOurs(oursRoot, { ...env, ...options.oursEnv }))
+    } finally {
+      configureOurs(oursRoot, options.oursEnv)
+    }
+  },
 }
 
 for (const scenario of options.only) {
@@ -122,7 +132,7 @@ for (const scenario of options.only) {
 
 results.finishedAt = new Date().toISOString()
 results.machine.loadavgAtEnd = loadavg()
-results.goals = [...evaluateGoals(results), ...historyGoals(results.history)]
+results.goals = [...evaluateGoals(results), ...historyGoals(results.history), ...notificationsGoals(results.notifications)]
 save()
 
 const sections = [
@@ -135,6 +145,7 @@ if (results.fanout) sections.push(renderFanout(results.fanout, options.targets))
 if (results.amplification) sections.push(renderAmplification(results.amplification))
 if (results.trace) sections.push(renderTrace(results.trace, options.targets))
 if (results.history) sections.push(renderHistory(results.history))
+if (results.notifications) sections.push(renderNotifications(results.notifications))
 sections.push(renderGoals(results.goals))
 for (const { scenario, error } of results.errors)
   sections.push(`**${scenario} failed:** ${error.split('\n')[0]}`)

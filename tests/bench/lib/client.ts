@@ -15,14 +15,15 @@ export interface BenchClient {
  * `awareness: false` disables awareness, which keeps N readers from filling the run with N×N
  * awareness broadcasts at connect and every 15 s renewal; a reader still receives every update.
  */
-export function connect(wsUrl: string, documentName: string, options: { awareness?: boolean } = {}) {
+export function connect(wsUrl: string, documentName: string, options: { awareness?: boolean; token?: string } = {}) {
   const doc = new Y.Doc()
   const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket })
   const provider = new HocuspocusProvider({
     websocketProvider: socket,
     name: documentName,
     document: doc,
-    token: 'bench',
+    // A real account's token signs in as that account; `bench` is swapped by target A (targets/ours.ts).
+    token: options.token ?? 'bench',
     ...(options.awareness === false ? { awareness: null } : {}),
   })
   provider.attach()

@@ -1,6 +1,6 @@
 import { TARGETS, type TargetName } from './targets.ts'
 
-export const SCENARIOS = ['fanout', 'amplification', 'trace', 'history'] as const
+export const SCENARIOS = ['fanout', 'amplification', 'trace', 'history', 'notifications'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface Options {
@@ -12,6 +12,22 @@ export interface Options {
   trace: { limit: number | undefined; timeoutSeconds: number }
   /** Scenario 4 (ours only): a document of `rows` log rows; cold loads per variant, version reads, restore clients. */
   history: { rows: number; loads: number; reads: number; clients: number }
+  /**
+   * Scenario 5 (ours only): one document shared with `collaborators`; `editors` type for `seconds`,
+   * `readers` read their inbox every `readEverySeconds`, `watchers` only have it open. Stretches of
+   * `seconds` of typing take turns between notifications off and on: `rounds` of each (off, on,
+   * on, off, …).
+   */
+  notifications: {
+    seconds: number
+    rounds: number
+    collaborators: number
+    editors: number
+    watchers: number
+    readers: number
+    readEverySeconds: number
+    keystrokesPerSecond: number
+  }
   /** Directory for V8 CPU profiles of every server process, or undefined. */
   profileDir: string | undefined
   /** Run target A from this git ref instead of the working tree. */
@@ -25,7 +41,7 @@ export interface Options {
 
 export const USAGE = `npm run bench [-- options]
   --quick                      short runs for smoke testing (~3 min)
-  --only=fanout,amplification,trace,history   (--scenario=history is the same as --only=history)
+  --only=fanout,amplification,trace,history,notifications   (--scenario=X is the same as --only=X)
   --targets=ours,bare,dbext
   --readers=10,50,200          fan-out reader counts
   --edits=N                    fan-out measured edits per round
@@ -36,6 +52,8 @@ export const USAGE = `npm run bench [-- options]
   --trace-timeout=N            seconds before a target counts as "did not finish" (env BENCH_TRACE_TIMEOUT_S)
   --history-rows=N             log rows of the history document (default 10000)
   --history-reads=N            version reads and current-content reads each (default 200)
+  --notifications-seconds=N    notifications scenario: seconds of each stretch of typing (env BENCH_NOTIFICATIONS_SECONDS; default 60)
+  --notifications-rounds=N     stretches per mode, off and on taking turns (default 2)
   --prof[=DIR]                 write a CPU profile of each server process (default tests/bench/results/profiles)
   --ours-ref=REF               run target A from a git commit instead of the working tree (env BENCH_OURS_REF)
   --ours-env=K=V,K=V           extra server config for target A, e.g. BROADCAST_FLUSH_MAX_BYTES=4096
@@ -94,6 +112,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
     'scenario',
     'history-rows',
     'history-reads',
+    'notifications-seconds',
+    'notifications-rounds',
   ]
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}\n${USAGE}`)
   const quick = flags.has('quick')
@@ -131,6 +151,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
       loads: quick ? 3 : 7,
       reads: positive(get('history-reads') ?? (quick ? '50' : '200'), '--history-reads'),
       clients: 20,
+    },
+    notifications: {
+      seconds: positive(get('notifications-seconds', 'BENCH_NOTIFICATIONS_SECONDS') ?? (quick ? '20' : '60'), '--notifications-seconds'),
+      rounds: positive(get('notifications-rounds') ?? (quick ? '1' : '2'), '--notifications-rounds'),
+      collaborators: 200,
+      editors: 3,
+      watchers: 5,
+      readers: 20,
+      readEverySeconds: 10,
+      keystrokesPerSecond: 5,
     },
     profileDir: flags.has('prof') ? flags.get('prof') || `${benchDir}/results/profiles` : undefined,
     output: get('output') ?? `${benchDir}/results/latest.json`,

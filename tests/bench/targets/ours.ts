@@ -12,7 +12,10 @@ import { runTarget, type StorageStats } from './common.ts'
  * Target A: the project's server (Fastify + Hocuspocus + the append-only update log) on SQLite,
  * loaded from `serverRoot` (the working tree, or a commit extracted by `--ours-ref`).
  */
-const { dir, serverRoot, env } = childArgs<{ dir: string; serverRoot: string; env: Record<string, string> }>()
+const { dir, serverRoot, env: targetEnv } = childArgs<{ dir: string; serverRoot: string; env: Record<string, string> }>()
+// Bench-only switch, not a server setting: `BENCH_NOTIFIER=off` runs the server with its notifier
+// detached from the update log (the notifications scenario's "off" run).
+const { BENCH_NOTIFIER: notifier, ...env } = targetEnv
 const file = join(dir, 'bench.db')
 
 const load = <T>(path: string) => import(pathToFileURL(join(serverRoot, path)).href) as Promise<T>
@@ -77,6 +80,8 @@ async function admitBenchClients(server: Awaited<ReturnType<typeof ServerModule.
   server.collab.hocuspocus.configuration.extensions.unshift({
     extensionName: 'bench-access',
     async onAuthenticate(data: { token: string; documentName: string }) {
+      // Clients of a scenario that signs in real accounts (notifications) keep their own token.
+      if (data.token !== 'bench') return
       data.token = accessToken
       await insertDocument(db, { id: data.documentName, title: data.documentName, ownerId: user.id })
     },
@@ -92,6 +97,7 @@ await runTarget(async () => {
     ...env,
   })
   const server = await startServer(config)
+  if (notifier === 'off') await server.notifier.stop()
   await admitBenchClients(server)
   return {
     port: server.port,
