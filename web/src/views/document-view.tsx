@@ -6,6 +6,7 @@ import type { Session } from '../auth/session.ts'
 import { showNotice } from '../components/notices.tsx'
 import { CollabEditor } from '../editor/collab-editor.tsx'
 import { colorFor, DocumentConnection, type Peer, type SyncStatus } from '../editor/connection.ts'
+import { ShareDialog } from './share-dialog.tsx'
 
 interface Props {
   id: string
@@ -39,6 +40,7 @@ export function DocumentView({ id, session, linkToken }: Props) {
   const [error, setError] = useState<string>()
   const [connection, setConnection] = useState<DocumentConnection>()
   const [, redraw] = useState(0)
+  const [panel, setPanel] = useState<'share'>()
 
   useEffect(() => {
     api.get<DocumentDto>(`/documents/${encodeURIComponent(id)}`).then(setDocument, (failure) =>
@@ -111,8 +113,18 @@ export function DocumentView({ id, session, linkToken }: Props) {
           {STATUS_TEXT[connection.status]}
         </span>
         {!canEdit && <span class="muted">View only</span>}
+        {!linkToken && (
+          <span class="header-actions">
+            {document.role === 'owner' && (
+              <button type="button" onClick={() => setPanel('share')}>
+                Share
+              </button>
+            )}
+          </span>
+        )}
       </div>
       <CollabEditor connection={connection} editable={canEdit} label={`${document.title} content`} user={me} />
+      {panel === 'share' && <ShareDialog api={api} documentId={document.id} onClose={() => setPanel(undefined)} />}
     </main>
   )
 }
