@@ -6,6 +6,7 @@ import type { Session } from '../auth/session.ts'
 import { showNotice } from '../components/notices.tsx'
 import { CollabEditor } from '../editor/collab-editor.tsx'
 import { colorFor, DocumentConnection, type Peer, type SyncStatus } from '../editor/connection.ts'
+import { HistoryPanel } from './history-panel.tsx'
 import { ShareDialog } from './share-dialog.tsx'
 
 interface Props {
@@ -40,7 +41,7 @@ export function DocumentView({ id, session, linkToken }: Props) {
   const [error, setError] = useState<string>()
   const [connection, setConnection] = useState<DocumentConnection>()
   const [, redraw] = useState(0)
-  const [panel, setPanel] = useState<'share'>()
+  const [panel, setPanel] = useState<'share' | 'history'>()
 
   useEffect(() => {
     api.get<DocumentDto>(`/documents/${encodeURIComponent(id)}`).then(setDocument, (failure) =>
@@ -115,6 +116,9 @@ export function DocumentView({ id, session, linkToken }: Props) {
         {!canEdit && <span class="muted">View only</span>}
         {!linkToken && (
           <span class="header-actions">
+            <button type="button" onClick={() => setPanel('history')}>
+              History
+            </button>
             {document.role === 'owner' && (
               <button type="button" onClick={() => setPanel('share')}>
                 Share
@@ -124,6 +128,14 @@ export function DocumentView({ id, session, linkToken }: Props) {
         )}
       </div>
       <CollabEditor connection={connection} editable={canEdit} label={`${document.title} content`} user={me} />
+      {panel === 'history' && (
+        <HistoryPanel
+          api={api}
+          documentId={document.id}
+          canEdit={document.role !== 'viewer'}
+          onClose={() => setPanel(undefined)}
+        />
+      )}
       {panel === 'share' && <ShareDialog api={api} documentId={document.id} onClose={() => setPanel(undefined)} />}
     </main>
   )
