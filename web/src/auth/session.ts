@@ -40,6 +40,11 @@ export class Session implements TokenSource {
     return this.#current?.user ?? null
   }
 
+  /** Epoch ms when the current access token expires (0 when signed out). */
+  get expiresAt(): number {
+    return this.#current?.expiresAt ?? 0
+  }
+
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)

@@ -7,6 +7,7 @@ import { showNotice } from '../components/notices.tsx'
 import { CollabEditor } from '../editor/collab-editor.tsx'
 import { colorFor, DocumentConnection, type Peer, type SyncStatus } from '../editor/connection.ts'
 import { HistoryPanel } from './history-panel.tsx'
+import { MuteButton } from './mute-button.tsx'
 import { ShareDialog } from './share-dialog.tsx'
 
 interface Props {
@@ -116,6 +117,7 @@ export function DocumentView({ id, session, linkToken }: Props) {
         {!canEdit && <span class="muted">View only</span>}
         {!linkToken && (
           <span class="header-actions">
+            <MuteButton api={api} documentId={document.id} />
             <button type="button" onClick={() => setPanel('history')}>
               History
             </button>
