@@ -32,6 +32,7 @@ import { Notifier } from './notifications/notifier.ts'
 import { NotificationStreams, type NotificationStreamsOptions } from './notifications/stream.ts'
 import { streamRoutes } from './notifications/stream.routes.ts'
 import { subscriptionsRoutes } from './notifications/subscriptions.routes.ts'
+import { createRedis } from './redis/connection.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
 import { diffRoutes } from './versions/diff.routes.ts'
 import { restoreRoutes } from './versions/restore.routes.ts'
@@ -102,7 +103,9 @@ export async function buildApp(
   const sessions = new SessionEvents(http.log)
   const provider = await createIdentityProvider(config, { db, log: http.log, sessions })
   const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
-  const collab = createCollab(config, { db, log: http.log, authenticator, sessions })
+  // Multi-instance mode: one connection pair for the process (collab.redis.connection; server.ts closes it).
+  const redis = config.redis && createRedis(config.redis, http.log.child({ module: 'redis' }))
+  const collab = createCollab(config, { db, log: http.log, authenticator, sessions, redis })
   const delivery = new Delivery(
     config,
     { database: deps.database, log: http.log.child({ module: 'delivery' }), updateLog: collab.updateLog },

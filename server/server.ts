@@ -119,12 +119,15 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   if (failed.length > 0) log.error({ documents: failed }, 'shutdown: some updates could not be stored')
   collab.liveAccess.stop()
   collab.socketSessions.stop()
+  // The other instances drop this one's presence at once instead of after its heartbeat times out.
+  await collab.redis?.awareness.stop()
   await updateLog.stop()
   // The last stored rows' inbox items, before the database goes.
   await app.notifier.stop()
   // After the last stored rows (their debounced `document.updated` events are queued now).
   await app.delivery.stop()
   await app.http.close()
+  await collab.redis?.connection.close()
   await database.close()
   log.info({ ms: Date.now() - started }, 'shutdown complete')
 }

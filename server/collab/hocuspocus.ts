@@ -12,6 +12,9 @@ import { DocumentAccessExtension } from './document-access.extension.ts'
 import { MessageValidationExtension } from './message-validation.extension.ts'
 import { SocketSessions } from './socket-sessions.ts'
 import { PresenceExtension } from './presence.extension.ts'
+import type { RedisConnection } from '../redis/connection.ts'
+import { AwarenessRelay } from './awareness-relay.ts'
+import { RedisSync } from './redis-sync.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
@@ -19,13 +22,28 @@ export interface Collab {
   liveAccess: LiveAccess
   socketSessions: SocketSessions
   metrics: CollabMetrics
+  /** Multi-instance mode (REDIS_URL): document sync and presence across instances. */
+  redis?: { connection: RedisConnection; sync: RedisSync; awareness: AwarenessRelay }
 }
 
 export function createCollab(
   config: Config,
-  deps: { db: Db; log: FastifyBaseLogger; authenticator: Authenticator; sessions: SessionEvents },
+  deps: {
+    db: Db
+    log: FastifyBaseLogger
+    authenticator: Authenticator
+    sessions: SessionEvents
+    /** Set in multi-instance mode. */
+    redis?: RedisConnection
+  },
 ): Collab {
   const { db, log, authenticator } = deps
+  const redis = deps.redis && {
+    connection: deps.redis,
+    // Priority 1000: its hooks run before every other extension's.
+    sync: new RedisSync({ connection: deps.redis, log: log.child({ module: 'redis-sync' }) }),
+    awareness: new AwarenessRelay({ connection: deps.redis, log: log.child({ module: 'awareness-relay' }) }),
+  }
   const metrics = new CollabMetrics()
   const liveAccess = new LiveAccess(db, log.child({ module: 'live-access' }))
   const socketLog = log.child({ module: 'socket-access' })
@@ -59,9 +77,10 @@ export function createCollab(
         log: log.child({ module: 'presence' }),
       }),
       updateLog,
+      ...(redis ? [redis.sync, redis.awareness] : []),
     ],
   })
   liveAccess.attach(hocuspocus)
   socketSessions.attach(hocuspocus)
-  return { hocuspocus, updateLog, liveAccess, socketSessions, metrics }
+  return { hocuspocus, updateLog, liveAccess, socketSessions, metrics, redis }
 }

@@ -62,6 +62,8 @@ export const EnvSchema = Type.Object({
   WEBHOOK_URLS: Type.Optional(Type.String()),
   WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$' })),
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'collab' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, pattern: '^\\S+$' })),
 })
 
@@ -139,6 +141,8 @@ export interface Config {
   readonly webhookSecret: string | undefined
   /** Tries of one outbox delivery before it is dead-lettered. */
   readonly outboxMaxAttempts: number
+  /** Multi-instance mode when set: instances share documents, presence and control messages. */
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined
   /** Bearer token `GET /metrics` requires; undefined = metrics are open (scraped on a private network). */
   readonly metricsToken: string | undefined
 }
@@ -251,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrls: Object.freeze(webhookUrls),
     webhookSecret: webhookUrls.length > 0 ? e.WEBHOOK_SECRET : undefined,
     outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+    redis: e.REDIS_URL ? Object.freeze({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX }) : undefined,
     metricsToken: e.METRICS_TOKEN,
   })
 }
@@ -321,7 +326,7 @@ function schemaProblems(value: Record<string, unknown>): string[] {
     if (value[key] === undefined && !required.has(key)) continue
     const [error] = Value.Errors(schema, value[key])
     // Never echo secrets into logs.
-    const shown = /SECRET|KEY|TOKEN|SMTP_URL/.test(key) ? '(hidden)' : `"${value[key]}"`
+    const shown = /SECRET|KEY|TOKEN|SMTP_URL|REDIS_URL/.test(key) ? '(hidden)' : `"${value[key]}"`
     if (error) problems.push(`${key}: ${describe(schema, error.message)} (got ${shown})`)
   }
   return problems

@@ -14,6 +14,7 @@ import {
 import { ErrorCodes } from '../../shared/errors.ts'
 import { requireUser } from '../auth/auth.plugin.ts'
 import { authorId } from '../auth/caller.ts'
+import { currentDocument } from '../collab/current-document.ts'
 import type { Collab } from '../collab/hocuspocus.ts'
 import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
@@ -22,7 +23,6 @@ import { decodeCursor, encodeCursor } from '../http/pagination.ts'
 import type { DocumentWebhooks } from '../notifications/document-webhooks.ts'
 import type { Notifier } from '../notifications/notifier.ts'
 import { requireDocumentRole } from '../sharing/access.ts'
-import { replayDocument } from '../versions/replay.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
 import { toDocumentDto } from './document-dto.ts'
 import { docToMarkdown } from './markdown.ts'
@@ -185,9 +185,8 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
     async (request, reply) => {
       const { id } = request.params
       await requireDocumentRole(db, request, id, 'viewer')
-      // The live document includes edits still inside the store debounce window.
-      const live = collab.hocuspocus.documents.get(id)
-      const doc = live ?? (await replayDocument(db, id))
+      // The live document, edits still inside the store debounce window (here or on another instance) included.
+      const { doc, release } = await currentDocument(collab, db, id)
       try {
         const format = request.query.format ?? 'json'
         if (format === 'yjs') return reply.type('application/octet-stream').send(Buffer.from(docToYjs(doc)))
@@ -199,7 +198,7 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
         }
         return reply.type('application/json; charset=utf-8').send(JSON.stringify(docToJson(doc)))
       } finally {
-        if (!live) doc.destroy()
+        await release()
       }
     },
   )

@@ -7,12 +7,14 @@ import type {
   onStoreDocumentPayload,
 } from '@hocuspocus/server'
 import { isTransactionOrigin, shouldSkipStoreHooks } from '@hocuspocus/server'
+import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import * as Y from 'yjs'
 import { ANONYMOUS, type CollabContext } from '../collab/context.ts'
 import type { Db, UpdateKind } from '../db/schema.ts'
 import { mergeUpdatesBounded } from './merge-updates.ts'
 import { applyStoredLog } from './replay.ts'
+import { acquireJobLock, releaseJobLock } from './retention.queries.ts'
 import { appendUpdates, DocumentGoneError, insertCheckpoint, type NewLogEntry, readLog } from './update-log.queries.ts'
 
 export interface UpdateLogOptions {
@@ -43,6 +45,9 @@ export const updateLogDefaults = {
   retryBaseMs: 500,
   retryMaxMs: 30_000,
 }
+
+/** Longest a checkpoint write may hold a document's lease should its instance die mid-way. */
+const CHECKPOINT_LEASE_MS = 60_000
 
 interface PendingEntry {
   update: Uint8Array
@@ -101,6 +106,8 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   readonly #retries = new Map<string, { timer?: NodeJS.Timeout; attempt: number }>()
   readonly #background = new Set<Promise<void>>()
   readonly #storedListeners = new Set<(stored: StoredRows) => void>()
+  /** This extension's name in the checkpoint leases. */
+  readonly #checkpointHolder = randomUUID()
   #stopped = false
   /** Plain numbers, so the hot path never allocates for metrics. */
   readonly totals: UpdateLogTotals = { rowsAppended: 0, bytesAppended: 0, storeFailures: 0 }
@@ -349,11 +356,15 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     this.#retries.delete(documentName)
   }
 
-  #maybeCheckpoint(documentName: string, stats: LogStats): void {
-    const due =
+  #isCheckpointDue(stats: Pick<LogStats, 'checkpointBytes' | 'bytesSinceCheckpoint' | 'rowsSinceCheckpoint'>): boolean {
+    return (
       stats.bytesSinceCheckpoint > Math.max(stats.checkpointBytes, this.#options.checkpointMinBytes) ||
       stats.rowsSinceCheckpoint >= this.#options.checkpointMaxRows
-    if (!due || stats.checkpointing || this.#stopped) return
+    )
+  }
+
+  #maybeCheckpoint(documentName: string, stats: LogStats): void {
+    if (!this.#isCheckpointDue(stats) || stats.checkpointing || this.#stopped) return
     stats.checkpointing = true
     const work = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.#writeCheckpoint(documentName, stats))
@@ -366,22 +377,47 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   }
 
   /**
+   * One instance at a time, under a short lease: with several instances appending to one log
+   * (multi-instance mode), each counts only its own rows, and two would otherwise rebuild the same
+   * state at once. What decides is the log as read under the lease, other instances' rows and
+   * checkpoints included: one written a moment ago elsewhere makes this one not due. (A duplicate
+   * would be harmless — `insertCheckpoint` ignores a second one at the same seq — just wasted work.)
+   */
+  async #writeCheckpoint(documentName: string, stats: LogStats): Promise<void> {
+    const lease = `checkpoint:${createHash('sha256').update(documentName).digest('base64url')}`
+    if (!(await acquireJobLock(this.#db, lease, this.#checkpointHolder, CHECKPOINT_LEASE_MS))) return
+    try {
+      await this.#writeCheckpointLeased(documentName, stats)
+    } finally {
+      await releaseJobLock(this.#db, lease, this.#checkpointHolder).catch(() => undefined)
+    }
+  }
+
+  /**
    * Rebuilds the state from the database rather than encoding the live document: the live one may
    * hold updates not yet in the log, and a checkpoint must equal the log up to its seq exactly.
    */
-  async #writeCheckpoint(documentName: string, stats: LogStats): Promise<void> {
+  async #writeCheckpointLeased(documentName: string, stats: LogStats): Promise<void> {
     const log = await readLog(this.#db, documentName)
-    const { updates } = log
+    const { checkpoint, updates } = log
     const last = updates.at(-1)
     if (!last) return
+    const inLog = {
+      checkpointBytes: checkpoint?.data.byteLength ?? 0,
+      bytesSinceCheckpoint: updates.reduce((sum, row) => sum + row.data.byteLength, 0),
+      rowsSinceCheckpoint: updates.length,
+    }
+    if (!this.#isCheckpointDue(inLog)) {
+      Object.assign(stats, inLog)
+      return
+    }
     const scratch = new Y.Doc()
     try {
       applyStoredLog(scratch, log)
       const state = Y.encodeStateAsUpdate(scratch)
       await insertCheckpoint(this.#db, documentName, last.seq, state)
-      const covered = updates.reduce((sum, row) => sum + row.data.byteLength, 0)
       stats.checkpointBytes = state.byteLength
-      stats.bytesSinceCheckpoint = Math.max(0, stats.bytesSinceCheckpoint - covered)
+      stats.bytesSinceCheckpoint = Math.max(0, stats.bytesSinceCheckpoint - inLog.bytesSinceCheckpoint)
       stats.rowsSinceCheckpoint = Math.max(0, stats.rowsSinceCheckpoint - updates.length)
       this.#log.debug(
         { documentName, seq: last.seq, bytes: state.byteLength },
