@@ -77,3 +77,29 @@ describeEachDatabase('[multi-instance] Redis outage', (databases) => {
     expect(a.output() + b.output()).not.toMatch(/Unhandled|uncaught/i)
   })
 })
+
+describeEachDatabase('[multi-instance] starting without Redis', (databases) => {
+  it('an instance starts and serves while Redis is down, and joins the others once it is up', async () => {
+    const redis = await startTestRedis()
+    await redis.kill()
+    const database = await databases.create()
+    const [a, b] = await startInstances(database, { redisUrl: redis.url })
+    const owner = await registerUser(a, 'Owner')
+    const { id } = await createDocument(b, owner)
+    const onA = connectHocuspocus(a, id, { token: owner.accessToken })
+    const onB = connectYWebsocket(b, id, { token: owner.accessToken })
+    await Promise.all([onA.synced, onB.synced])
+    onA.doc.getText('default').insert(0, 'A ')
+    onB.doc.getText('default').insert(0, 'B ')
+
+    await redis.restart()
+    await vi.waitFor(() => {
+      const [onAText, onBText] = [onA.doc.getText('default').toString(), onB.doc.getText('default').toString()]
+      expect(onAText).toBe(onBText)
+      expect(onAText).toContain('A ')
+      expect(onAText).toContain('B ')
+    }, CONVERGED)
+    expect(a.child.exitCode).toBeNull()
+    expect(b.child.exitCode).toBeNull()
+  })
+})
