@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { api, createDocument, registerUser, type TestUser } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
-import { replayJson } from '../../helpers/log.ts'
+import { checkpointRows, logRows, replayJson } from '../../helpers/log.ts'
 import { contentJson, markers, openDatabase, seqs, startInstance, startInstances, stopAll } from '../../helpers/multi-instance.ts'
 import type { ServerProcess } from '../../helpers/process.ts'
 
@@ -194,6 +194,43 @@ describeEachDatabase('[multi-instance] storage', (databases) => {
     // Replaying the log gives what the clients show.
     expect(throughOne.replay).toEqual(throughOne.live)
     expect(throughTwo.replay).toEqual(throughTwo.live)
+  })
+
+  it('writes checkpoints one instance at a time: each is exact, and none follows another before the log has outgrown it', async () => {
+    const database = await databases.create()
+    const [a, b] = await startInstances(database)
+    const db = openDatabase(database)
+    const { owner, id } = await ownerAndDocument(a)
+    const clients = [connect(a, 'collab', id, owner), connect(b, 'yjs', id, owner)]
+    await Promise.all(clients.map((client) => client.synced))
+    // Alternating instances, each batch stored before the next: both instances count rows toward
+    // a checkpoint (64 KiB of rows outweighing the last one), only half of them their own.
+    for (let batch = 0; batch < 24; batch++) {
+      const text = clients[batch % 2]!.doc.getText('default')
+      text.insert(text.length, `batch ${batch} `.repeat(1_000))
+      await vi.waitFor(async () => expect((await seqs(db, id)).length).toBe(batch + 1), CONVERGED)
+    }
+    await vi.waitFor(async () => expect((await checkpointRows(db, id)).length).toBeGreaterThan(0), CONVERGED)
+    await stopAll([a, b])
+
+    const rows = await logRows(db, id)
+    const checkpoints = await checkpointRows(db, id)
+    for (let i = 1; i < checkpoints.length; i++) {
+      const previous = checkpoints[i - 1]!
+      const between = rows.filter((row) => row.seq > previous.seq && row.seq <= checkpoints[i]!.seq)
+      const bytes = between.reduce((sum, row) => sum + row.bytes, 0)
+      expect(bytes > Math.max(previous.bytes, 64 * 1024) || between.length >= 200).toBe(true)
+    }
+    // Each equals the log up to its seq, and loading through the newest equals the clients' document.
+    for (const { seq } of checkpoints) {
+      const upto = new Y.Doc()
+      const data = await db.selectFrom('document_updates').select('data').where('document_id', '=', id).where('seq', '<=', seq).orderBy('seq').execute()
+      for (const row of data) Y.applyUpdate(upto, row.data)
+      expect(await replayJson(db, id, seq)).toEqual(contentJson(upto))
+    }
+    expect(await replayJson(db, id)).toEqual(contentJson(clients[0]!.doc))
+    // No lease is left behind.
+    expect(await db.selectFrom('job_locks').selectAll().where('name', 'like', 'checkpoint:%').execute()).toEqual([])
   })
 
   it('keeps seqs gap-free while two instances append to one document at once', async () => {
