@@ -33,6 +33,9 @@ import { NotificationStreams, type NotificationStreamsOptions } from './notifica
 import { streamRoutes } from './notifications/stream.routes.ts'
 import { subscriptionsRoutes } from './notifications/subscriptions.routes.ts'
 import { createRedis } from './redis/connection.ts'
+import { ControlChannel } from './redis/control-channel.ts'
+import { handleControlMessages } from './redis/control-handlers.ts'
+import { redisReadiness } from './redis/readiness.ts'
 import { sharingRoutes } from './sharing/sharing.routes.ts'
 import { diffRoutes } from './versions/diff.routes.ts'
 import { restoreRoutes } from './versions/restore.routes.ts'
@@ -55,6 +58,8 @@ export interface App {
   notifier: Notifier
   /** Prometheus metrics (`GET /metrics`); multi-instance mode wires `metrics.setRedisProbe`. */
   metrics: Metrics
+  /** Control messages to every instance (in-process without Redis); stopped by server.ts. */
+  control: ControlChannel
   log: FastifyBaseLogger
 }
 
@@ -101,10 +106,10 @@ export async function buildApp(
 
   const { db } = deps.database
   const sessions = new SessionEvents(http.log)
-  const provider = await createIdentityProvider(config, { db, log: http.log, sessions })
-  const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
   // Multi-instance mode: one connection pair for the process (collab.redis.connection; server.ts closes it).
   const redis = config.redis && createRedis(config.redis, http.log.child({ module: 'redis' }))
+  const provider = await createIdentityProvider(config, { db, log: http.log, sessions, redis })
+  const authenticator = createAuthenticator(db, provider, http.log.child({ module: 'auth' }))
   const collab = createCollab(config, { db, log: http.log, authenticator, sessions, redis })
   const delivery = new Delivery(
     config,
@@ -119,6 +124,11 @@ export async function buildApp(
     webhooks: delivery.webhookEvents,
   })
   notifier.attach(collab.updateLog)
+  // Access changes, deletions, sign-outs and notification nudges reach every instance (Redis
+  // pub/sub); in one process they are dispatched in place.
+  const control = new ControlChannel({ log: http.log.child({ module: 'control' }), redis })
+  handleControlMessages(control, { collab, sessions, notificationBus })
+  control.start()
   const notificationStreams = new NotificationStreams({
     db,
     bus: notificationBus,
@@ -136,6 +146,7 @@ export async function buildApp(
     log: http.log.child({ module: 'metrics' }),
   })
   metrics.observeRequests(http)
+  if (redis) metrics.setRedisProbe(() => redis.isUp())
   const websockets = attachWebSockets(http.server, collab.hocuspocus, {
     maxMessageBytes: config.maxMessageBytes,
     log: http.log.child({ module: 'websocket' }),
@@ -153,17 +164,17 @@ export async function buildApp(
   await http.register(securityPlugin, { config })
   // Before any route: @fastify/rate-limit hooks routes as they are added. Its check runs at
   // preParsing, after the auth plugin's onRequest hook, so limits are per user where there is one.
-  await http.register(rateLimitPlugin, { config })
+  await http.register(rateLimitPlugin, { config, redis })
   await provider.register(http)
   await http.register(authPlugin, { authenticator })
-  await http.register(healthRoutes, { db, isMigrated: deps.isMigrated })
+  await http.register(healthRoutes, { db, isMigrated: deps.isMigrated, redis: redis && redisReadiness(redis, control) })
   await http.register(metricsRoutes, { metrics, token: config.metricsToken })
   await http.register(meRoutes, { prefix: '/api/v1' })
-  await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config, webhooks: delivery.documentWebhooks, notifier })
+  await http.register(documentsRoutes, { prefix: '/api/v1', db, collab, config, webhooks: delivery.documentWebhooks, notifier, control })
   await http.register(sharingRoutes, {
     prefix: '/api/v1',
     db,
-    collab,
+    control,
     config,
     emailInvitation: (trx, invitation) => delivery.emailInvitation(trx, invitation),
     notifier,
@@ -188,6 +199,7 @@ export async function buildApp(
     delivery,
     notifier,
     metrics,
+    control,
     log: http.log,
   }
 }

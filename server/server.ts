@@ -127,6 +127,7 @@ async function shutdown(app: App, database: DatabaseHandle, timeoutMs: number): 
   // After the last stored rows (their debounced `document.updated` events are queued now).
   await app.delivery.stop()
   await app.http.close()
+  await app.control.stop()
   await collab.redis?.connection.close()
   await database.close()
   log.info({ ms: Date.now() - started }, 'shutdown complete')

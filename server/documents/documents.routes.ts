@@ -22,6 +22,7 @@ import { AppError, notFound } from '../http/errors.ts'
 import { decodeCursor, encodeCursor } from '../http/pagination.ts'
 import type { DocumentWebhooks } from '../notifications/document-webhooks.ts'
 import type { Notifier } from '../notifications/notifier.ts'
+import type { ControlChannel } from '../redis/control-channel.ts'
 import { requireDocumentRole } from '../sharing/access.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
 import { toDocumentDto } from './document-dto.ts'
@@ -42,13 +43,15 @@ export interface DocumentsRoutesOptions {
   webhooks?: DocumentWebhooks
   /** Tells everyone who could see a deleted document in their inbox. */
   notifier?: Notifier
+  /** Tells every instance of a deletion, so each closes its own connections to the document. */
+  control: ControlChannel
 }
 
 const security = [{ bearerAuth: [] }]
 const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
 const writeErrors = { ...readErrors, 403: ErrorBody }
 
-export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config, webhooks, notifier }) => {
+export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> = async (app, { db, collab, config, webhooks, notifier, control }) => {
   app.post(
     '/documents',
     {
@@ -163,8 +166,8 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
         await deleteDocument(trx, id)
         await webhooks?.documentDeleted(trx, document)
       })
-      collab.liveAccess.closeAll(id)
-      collab.updateLog.discard(id)
+      // Closes the document's connections and drops its unstored updates, on every instance.
+      await control.publish({ type: 'document-deleted', documentId: id })
       if (audience) await notifier?.deleted(audience, authorId(caller))
       return reply.code(204).send(null)
     },

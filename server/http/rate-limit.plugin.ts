@@ -3,7 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ErrorCodes } from '../../shared/errors.ts'
 import type { Config } from '../config/config.ts'
+import type { RedisConnection } from '../redis/connection.ts'
 import { AppError } from './errors.ts'
+import { sharedRateLimitStore } from './rate-limit-store.ts'
 
 /** Probes, metrics scrapes and the API docs: never limited, so monitoring can't lock itself out. */
 const UNLIMITED_PATHS = new Set(['/health', '/ready', '/metrics', '/openapi.json', '/docs'])
@@ -63,10 +65,16 @@ export async function spendRateLimit(limiter: RateLimiter, request: FastifyReque
  *
  * Register it before any route: @fastify/rate-limit attaches its hook to each route as the route is
  * added (onRoute), so a route registered earlier is never limited, its own `rateLimit` included.
+ *
+ * With `redis` (multi-instance mode) every budget, the routes' own and `app.createRateLimit`'s
+ * included, is counted in Redis, so a client spends one budget whichever instance it reaches. If
+ * Redis fails to answer, the request passes uncounted (`skipOnError`, with a warning in the log):
+ * an outage must not take the API down with it.
  */
-export const rateLimitPlugin = fp<{ config: Config }>(
-  async (app: FastifyInstance, { config }) => {
+export const rateLimitPlugin = fp<{ config: Config; redis?: RedisConnection }>(
+  async (app: FastifyInstance, { config, redis }) => {
     await app.register(rateLimit, {
+      ...(redis && { store: sharedRateLimitStore(redis, app.log.child({ module: 'rate-limit' })), skipOnError: true }),
       global: true,
       max: config.rateLimitPerMinute,
       timeWindow: '1 minute',

@@ -18,12 +18,12 @@ import {
 import { ErrorCodes } from '../../shared/errors.ts'
 import { authorId } from '../auth/caller.ts'
 import { findUserById } from '../auth/users.queries.ts'
-import type { Collab } from '../collab/hocuspocus.ts'
 import type { Config } from '../config/config.ts'
 import type { Db, DocumentRow, InvitationRow, MemberRole, ShareLinkRow } from '../db/schema.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { spendRateLimit } from '../http/rate-limit.plugin.ts'
 import type { Notifier } from '../notifications/notifier.ts'
+import type { ControlChannel } from '../redis/control-channel.ts'
 import { requireDocumentRole } from './access.ts'
 import { listInvitations } from './invitations.queries.ts'
 import { invitationsRoutes, type InvitationsRoutesOptions } from './invitations.routes.ts'
@@ -33,22 +33,23 @@ import { findMember, listMembers, type MemberRow, removeMember, upsertMember } f
 
 export interface SharingRoutesOptions {
   db: Db
-  collab: Collab
   config: Pick<Config, 'shareLinksPerDocumentPerHour' | 'invitationsPerHour'>
   /** Emails invitations to people without an account (see invitations.routes.ts). */
   emailInvitation?: InvitationsRoutesOptions['emailInvitation']
   /** Tells people in their inbox that they were added, changed or removed. */
   notifier?: Notifier
+  /** Tells every instance of an access change, so each re-checks its own connections. */
+  control: ControlChannel
 }
 
 const security = [{ bearerAuth: [] }]
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString()
 
-export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, collab, config, emailInvitation, notifier }) => {
-  // Access changes reach live sockets at once: closed, or switched to read-only / read-write.
-  const applyLive = (documentId: string) =>
-    collab.liveAccess.refresh(documentId).catch((error) => app.log.error({ err: error, documentId }, 'live access refresh failed'))
+export const sharingRoutes: FastifyPluginAsyncTypebox<SharingRoutesOptions> = async (app, { db, config, emailInvitation, notifier, control }) => {
+  // Access changes reach live sockets at once, on every instance: closed, or switched to
+  // read-only / read-write. Resolves once this instance's sockets are done (never rejects).
+  const applyLive = (documentId: string) => control.publish({ type: 'access-changed', documentId })
 
   // Spent in the handler once the caller is known to own the document: keyed by the document
   // alone in a route hook, anyone could use up an owner's budget, and each made-up id would open a

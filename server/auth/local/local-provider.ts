@@ -6,7 +6,9 @@ import type { SessionEvents } from '../session-events.ts'
 import { createAccessTokens } from './access-tokens.ts'
 import { loadAuthSecret } from './auth-secret.ts'
 import { localAuthRoutes } from './local-auth.routes.ts'
+import type { RedisConnection } from '../../redis/connection.ts'
 import { createLoginFailureLimiter } from './login-failures.ts'
+import { RedisAttemptCounterStore } from './login-failures-redis.ts'
 import { createRefreshTokens } from './refresh-tokens.ts'
 
 /** The default of `AUTH_RATE_LIMIT_PER_MINUTE`, for callers that don't pass the configured one. */
@@ -19,7 +21,15 @@ const DEFAULT_AUTH_RATE_LIMIT_PER_MINUTE = 10
  */
 export async function createLocalProvider(
   auth: Extract<AuthConfig, { provider: 'local' }>,
-  deps: { db: Db; log: FastifyBaseLogger; dataDir: string; authRateLimitPerMinute?: number; sessions?: SessionEvents },
+  deps: {
+    db: Db
+    log: FastifyBaseLogger
+    dataDir: string
+    authRateLimitPerMinute?: number
+    sessions?: SessionEvents
+    /** Multi-instance mode: failed sign-ins are counted in Redis, once for all instances. */
+    redis?: RedisConnection
+  },
 ): Promise<IdentityProvider> {
   const log = deps.log.child({ module: 'local-auth' })
   const secret = await loadAuthSecret(auth.secret, { dataDir: deps.dataDir, log })
@@ -42,6 +52,7 @@ export async function createLocalProvider(
         loginFailures: createLoginFailureLimiter({
           maxFailures: auth.loginFailuresPerEmail,
           windowSeconds: auth.loginFailureWindowSeconds,
+          store: deps.redis && new RedisAttemptCounterStore(deps.redis, log),
         }),
       })
     },
