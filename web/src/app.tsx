@@ -12,16 +12,11 @@ export type AuthMode = 'local' | 'clerk'
 
 export function App({ session, authMode }: { session: Session; authMode: AuthMode }) {
   const route = useRoute()
-  const [user, setUser] = useState(session.user)
-  const [reason, setReason] = useState<string>()
-  useEffect(
-    () =>
-      session.subscribe((next, why) => {
-        setUser(next)
-        setReason(why)
-      }),
-    [],
-  )
+  // Read at render time: a session that ended before this component subscribed still shows why.
+  const [, changed] = useState(0)
+  useEffect(() => session.subscribe(() => changed((n) => n + 1)), [])
+  const user = session.user
+  const reason = session.endReason
   const api = useMemo(() => new ApiClient(session), [])
 
   // A share link opens its document without an account, whoever is signed in.

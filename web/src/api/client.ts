@@ -1,5 +1,8 @@
 import { ApiError, describeError, NETWORK_ERROR_MESSAGE } from './errors.ts'
 
+/** A call that has not answered by then is treated as a network failure (and frees the refresh lock). */
+const REQUEST_TIMEOUT_MS = 15_000
+
 /** Where a call's bearer token comes from: a signed-in user's fresh access token, or a share link's. */
 export interface TokenSource {
   token(): Promise<string | undefined>
@@ -47,7 +50,7 @@ export class ApiClient {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: options.signal,
+        signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
     } catch (error) {
       if (options.signal?.aborted) throw error

@@ -3,8 +3,14 @@ import { ApiClient, type TokenSource } from '../api/client.ts'
 import { ApiError } from '../api/errors.ts'
 
 const STORAGE_KEY = 'collab.session'
-/** Refresh this long before the access token expires, so no call or socket ever carries a stale one. */
-const REFRESH_MARGIN_MS = 60_000
+/**
+ * Refresh this long before the access token expires (90 s, or 40% of a shorter lifetime), so no
+ * call, socket or stream carries a stale one. It must exceed the server's own lead (it asks open
+ * sockets for a new token 60 s, or a quarter of the lifetime, before expiry) plus clock rounding,
+ * or we would answer that request with the token that is about to expire.
+ */
+const REFRESH_MARGIN_MS = 90_000
+const REFRESH_MARGIN_SHARE = 0.4
 
 interface StoredSession {
   user: UserDto
@@ -12,6 +18,14 @@ interface StoredSession {
   refreshToken: string
   /** Epoch ms when `accessToken` expires. */
   expiresAt: number
+  /** How long access tokens live, in ms (the server's `expiresIn`). */
+  lifetimeMs: number
+}
+
+/** True while the stored access token is fresh enough to send. */
+function fresh(session: StoredSession): boolean {
+  const margin = Math.min(REFRESH_MARGIN_MS, (session.lifetimeMs ?? Infinity) * REFRESH_MARGIN_SHARE)
+  return session.expiresAt - Date.now() > margin
 }
 
 type Listener = (user: UserDto | null, reason?: string) => void
@@ -23,6 +37,7 @@ type Listener = (user: UserDto | null, reason?: string) => void
  */
 export class Session implements TokenSource {
   #current: StoredSession | null = read()
+  #endReason: string | undefined
   #listeners = new Set<Listener>()
   readonly #public = new ApiClient()
 
@@ -38,6 +53,11 @@ export class Session implements TokenSource {
 
   get user(): UserDto | null {
     return this.#current?.user ?? null
+  }
+
+  /** Why the last session ended, when it was not a sign-out: shown above the sign-in form. */
+  get endReason(): string | undefined {
+    return this.#endReason
   }
 
   /** Epoch ms when the current access token expires (0 when signed out). */
@@ -68,7 +88,7 @@ export class Session implements TokenSource {
   async token(): Promise<string | undefined> {
     const session = this.#current
     if (!session) return undefined
-    if (session.expiresAt - Date.now() > REFRESH_MARGIN_MS) return session.accessToken
+    if (fresh(session)) return session.accessToken
     return this.#refresh(session)
   }
 
@@ -87,11 +107,11 @@ export class Session implements TokenSource {
         return undefined
       }
       // Another tab rotated the pair while we waited for the lock: use theirs.
-      if (latest.refreshToken !== stale.refreshToken && latest.expiresAt - Date.now() > REFRESH_MARGIN_MS) {
+      if (latest.refreshToken !== stale.refreshToken && fresh(latest)) {
         this.#current = latest
         return latest.accessToken
       }
-      if (!force && latest.expiresAt - Date.now() > REFRESH_MARGIN_MS) return latest.accessToken
+      if (!force && fresh(latest)) return latest.accessToken
       try {
         const fresh = await this.#public.post<AuthSessionDto>('/auth/refresh', { refreshToken: latest.refreshToken })
         this.#store(fresh, false)
@@ -113,13 +133,16 @@ export class Session implements TokenSource {
       accessToken: dto.accessToken,
       refreshToken: dto.refreshToken,
       expiresAt: Date.now() + dto.expiresIn * 1000,
+      lifetimeMs: dto.expiresIn * 1000,
     }
+    this.#endReason = undefined
     localStorage.setItem(STORAGE_KEY, JSON.stringify(this.#current))
     if (announce || before !== dto.user.id) this.#emit()
   }
 
   #clear(reason?: string): void {
     const had = this.#current !== null
+    if (had) this.#endReason = reason
     this.#current = null
     localStorage.removeItem(STORAGE_KEY)
     if (had) this.#emit(reason)

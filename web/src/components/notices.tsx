@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks'
+import { ApiError, messageOf } from '../api/errors.ts'
 
 interface Notice {
   id: number
@@ -18,6 +19,15 @@ function publish(list: Notice[]): void {
 export function showNotice(message: string): void {
   // The same message twice (a retry that failed again) stays one line.
   publish([...notices.filter((notice) => notice.message !== message), { id: nextId++, message }])
+}
+
+/**
+ * Shows what went wrong, except a refused sign-in: the session then ends and the sign-in form
+ * says why, once.
+ */
+export function reportError(error: unknown): void {
+  if (error instanceof ApiError && error.status === 401) return
+  showNotice(messageOf(error))
 }
 
 export function clearNotices(): void {

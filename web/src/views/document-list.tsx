@@ -1,9 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { DocumentDto, DocumentList as DocumentPage } from '../../../shared/api/documents.ts'
 import type { ApiClient } from '../api/client.ts'
-import { messageOf } from '../api/errors.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
-import { showNotice } from '../components/notices.tsx'
+import { reportError } from '../components/notices.tsx'
 import { RenameDialog } from '../components/rename-dialog.tsx'
 import { documentHref, navigate } from '../router.ts'
 import { formatTime } from '../format.ts'
@@ -34,7 +33,7 @@ export function DocumentList({ api }: { api: ApiClient }) {
       setItems((current) => (after ? [...current, ...page.items] : page.items))
       setCursor(page.nextCursor)
     } catch (error) {
-      if (mine === generation.current) showNotice(messageOf(error))
+      if (mine === generation.current) reportError(error)
     } finally {
       if (mine === generation.current) setLoading(false)
     }
@@ -61,7 +60,7 @@ export function DocumentList({ api }: { api: ApiClient }) {
       const created = await api.post<DocumentDto>('/documents', { title: 'Untitled document' })
       navigate(documentHref(created.id))
     } catch (error) {
-      showNotice(messageOf(error))
+      reportError(error)
     }
   }
 
@@ -76,7 +75,7 @@ export function DocumentList({ api }: { api: ApiClient }) {
       await api.delete(`/documents/${encodeURIComponent(document.id)}`)
       setItems((current) => current.filter((item) => item.id !== document.id))
     } catch (error) {
-      showNotice(messageOf(error))
+      reportError(error)
     }
     setDeleting(undefined)
   }

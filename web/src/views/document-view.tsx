@@ -3,7 +3,7 @@ import type { DocumentDto } from '../../../shared/api/documents.ts'
 import { ApiClient } from '../api/client.ts'
 import { messageOf } from '../api/errors.ts'
 import type { Session } from '../auth/session.ts'
-import { showNotice } from '../components/notices.tsx'
+import { reportError } from '../components/notices.tsx'
 import { CollabEditor } from '../editor/collab-editor.tsx'
 import { colorFor, DocumentConnection, type Peer, type SyncStatus } from '../editor/connection.ts'
 import { HistoryPanel } from './history-panel.tsx'
@@ -55,7 +55,11 @@ export function DocumentView({ id, session, linkToken }: Props) {
     const opened = new DocumentConnection({
       documentId: document.id,
       token: async () => (linkToken ?? (await session.token()) ?? ''),
-      onDenied: (reason) => setError(deniedMessage(reason, Boolean(linkToken))),
+      onDenied: (reason) => {
+        setError(deniedMessage(reason, Boolean(linkToken)))
+        // Our sign-in was refused: a refresh tells whether it still lives (if not, we sign out).
+        if (!linkToken && reason.startsWith('unauthorized')) void session.unauthorized().catch(() => {})
+      },
     })
     const unsubscribe = opened.subscribe(() => redraw((n) => n + 1))
     setConnection(opened)
@@ -86,7 +90,7 @@ export function DocumentView({ id, session, linkToken }: Props) {
     try {
       setDocument(await api.patch<DocumentDto>(`/documents/${encodeURIComponent(document.id)}`, { title: title.trim() }))
     } catch (failure) {
-      showNotice(messageOf(failure))
+      reportError(failure)
     }
   }
 

@@ -1,8 +1,8 @@
 import type { NotificationDto } from '../../../shared/api/notifications.ts'
 import type { Session } from '../auth/session.ts'
 
-/** Reopen this long before the access token expires: the server ends a stream whose token expired. */
-const RENEW_BEFORE_MS = 60_000
+/** Reopen at this share of the token's remaining life: the server ends a stream whose token expired. */
+const RENEW_AT_SHARE = 0.6
 const RETRY_MS = 3_000
 
 interface Handlers {
@@ -63,12 +63,17 @@ export class InboxStream {
       this.#lastEventId = event.lastEventId || this.#lastEventId
       this.#handlers.onNotification(JSON.parse(event.data) as NotificationDto)
     })
-    // The stream ended (a restart, a network drop): reopen it ourselves with a fresh token.
+    // The stream ended (a restart, a network drop, this sign-in ended elsewhere): check the session
+    // with a refresh (a dead one signs out, which stops this stream), then reopen with a fresh token.
     source.onerror = () => {
       source.close()
-      if (!this.#stopped && this.#source === source) this.#schedule(RETRY_MS)
+      if (this.#stopped || this.#source !== source) return
+      this.#session.unauthorized().then(
+        () => this.#schedule(RETRY_MS),
+        () => this.#schedule(RETRY_MS),
+      )
     }
-    this.#schedule(Math.max(RETRY_MS, this.#session.expiresAt - Date.now() - RENEW_BEFORE_MS))
+    this.#schedule(Math.max(RETRY_MS, (this.#session.expiresAt - Date.now()) * RENEW_AT_SHARE))
   }
 
   #schedule(delay: number): void {

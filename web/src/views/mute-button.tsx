@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { SubscriptionDto } from '../../../shared/api/notifications.ts'
 import type { ApiClient } from '../api/client.ts'
-import { messageOf } from '../api/errors.ts'
-import { showNotice } from '../components/notices.tsx'
+import { reportError } from '../components/notices.tsx'
 
 /** Per-document mute: no inbox items, emails or stream events about this document while pressed. */
 export function MuteButton({ api, documentId }: { api: ApiClient; documentId: string }) {
@@ -23,7 +22,7 @@ export function MuteButton({ api, documentId }: { api: ApiClient; documentId: st
         try {
           setMuted((await api.put<SubscriptionDto>(path, { muted: !muted })).muted)
         } catch (failure) {
-          showNotice(messageOf(failure))
+          reportError(failure)
         }
       }}
     >

@@ -97,7 +97,7 @@ export function ShareDialog({ api, documentId, onClose }: Props) {
         <form class="row" onSubmit={invite} aria-label="Invite people">
           <label>
             Email
-            <input name="email" type="email" required maxLength={320} autocomplete="off" />
+            <input name="email" type="email" required maxLength={320} autocomplete="off" autofocus />
           </label>
           <Field label="Role">{(id) => <RoleSelect id={id} name="role" />}</Field>
           <button type="submit" class="primary">
