@@ -6,7 +6,7 @@ import { replayJson } from '../../helpers/log.ts'
 import { markers, openDatabase, startInstances } from '../../helpers/multi-instance.ts'
 import { startTestRedis } from '../../helpers/redis.ts'
 
-const CONVERGED = { timeout: 10_000, interval: 50 }
+const CONVERGED = { timeout: 20_000, interval: 50 }
 
 describeEachDatabase('[multi-instance] Redis outage', (databases) => {
   it('instances keep serving and storing while Redis is down, and resync when it comes back empty', async () => {
