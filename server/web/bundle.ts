@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
-import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The project root, the web app's sources and the files whose change calls for a new bundle. */
@@ -55,9 +55,23 @@ export async function buildWebApp(): Promise<WebBuild> {
       // Another process finished the same build first: theirs is identical.
       if (!(await readManifest(dir))) throw error
     }
+    await pruneOtherBuilds(dirname(dir), fingerprint)
     return { dir, fingerprint, indexHtml }
   } finally {
     await rm(staging, { recursive: true, force: true })
+  }
+}
+
+/** Bundles of other sources left for a day: a server still running older sources keeps its own. */
+const PRUNE_AFTER_MS = 86_400_000
+
+/** Deletes bundles of other sources that nobody built for a day, so the cache doesn't grow forever. */
+async function pruneOtherBuilds(cacheDir: string, keep: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    if (name === keep) continue
+    const path = join(cacheDir, name)
+    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: Date.now() }))
+    if (Date.now() - mtimeMs > PRUNE_AFTER_MS) await rm(path, { recursive: true, force: true })
   }
 }
 

@@ -43,8 +43,8 @@ export interface UserPage {
 export async function openPage(browser: Browser, baseURL: string): Promise<UserPage> {
   const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } })
   defer(() => context.close())
-  // Every wait in these tests is for something a person would see within a few seconds.
-  context.setDefaultTimeout(15_000)
+  // Every wait in these tests is for something a person would see within seconds (generous: CI runs on two busy cores).
+  context.setDefaultTimeout(30_000)
   const page = await context.newPage()
   const errors: string[] = []
   page.on('console', (message) => {

@@ -13,7 +13,7 @@ afterAll(async () => {
   await browser?.close()
 })
 
-const SOON = { timeout: 15_000 }
+const SOON = { timeout: 30_000 }
 
 async function typeAtEnd(page: Page, title: string, text: string): Promise<void> {
   const editor = page.getByRole('textbox', { name: `${title} content` })

@@ -13,7 +13,7 @@ afterAll(async () => {
   await browser?.close()
 })
 
-const SOON = { timeout: 15_000 }
+const SOON = { timeout: 30_000 }
 const editorOf = (page: Page) => page.getByRole('textbox', { name: 'Untitled document content' })
 
 async function serverText(server: TestServer, token: string, id: string): Promise<string> {
