@@ -21,6 +21,8 @@ import { type HistoryReport, historyGoals, renderHistory, runHistory } from './s
 import { type NotificationsReport, runNotifications } from './scenarios/notifications.ts'
 import { notificationsGoals, renderNotifications } from './scenarios/notifications-report.ts'
 import { runTrace } from './scenarios/trace.ts'
+import { type CapacityReport, capacityGoals, renderCapacity, runCapacity } from './scenarios/capacity.ts'
+import { renderScale, runScale, type ScaleReport, scaleGoals } from './scenarios/scale.ts'
 
 /**
  * `npm run bench`: the project's server (A) against bare Hocuspocus (B) and Hocuspocus with the
@@ -44,7 +46,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-const results: Results & { history?: HistoryReport; notifications?: NotificationsReport } = {
+const results: Results & {
+  history?: HistoryReport
+  notifications?: NotificationsReport
+  scale?: ScaleReport
+  capacity?: CapacityReport
+} = {
   startedAt: new Date().toISOString(),
   machine: {
     cpus: cpus().length,
@@ -113,6 +120,12 @@ const scenarios = {
       configureOurs(oursRoot, options.oursEnv)
     }
   },
+  scale: async () => {
+    results.scale = await runScale(options)
+  },
+  capacity: async () => {
+    results.capacity = await runCapacity(options)
+  },
 }
 
 for (const scenario of options.only) {
@@ -132,7 +145,10 @@ for (const scenario of options.only) {
 
 results.finishedAt = new Date().toISOString()
 results.machine.loadavgAtEnd = loadavg()
-results.goals = [...evaluateGoals(results), ...historyGoals(results.history), ...notificationsGoals(results.notifications)]
+results.goals = [...evaluateGoals(results), ...historyGoals(results.history), ...notificationsGoals(results.notifications),
+  ...scaleGoals(results.scale),
+  ...capacityGoals(results.capacity),
+]
 save()
 
 const sections = [
@@ -146,6 +162,8 @@ if (results.amplification) sections.push(renderAmplification(results.amplificati
 if (results.trace) sections.push(renderTrace(results.trace, options.targets))
 if (results.history) sections.push(renderHistory(results.history))
 if (results.notifications) sections.push(renderNotifications(results.notifications))
+if (results.scale) sections.push(renderScale(results.scale))
+if (results.capacity) sections.push(renderCapacity(results.capacity))
 sections.push(renderGoals(results.goals))
 for (const { scenario, error } of results.errors)
   sections.push(`**${scenario} failed:** ${error.split('\n')[0]}`)

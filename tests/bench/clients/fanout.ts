@@ -12,6 +12,8 @@ export interface FanoutArgs {
   edits: number
   warmup: number
   intervalMs: number
+  /** Readers connect to these servers in turn (scale scenario: instances A and B); default `wsUrl`. */
+  readerUrls?: string[]
 }
 
 export interface FanoutResult {
@@ -32,8 +34,9 @@ clients.push(writer)
 await writer.synced
 const readers: BenchClient[] = []
 for (let i = 0; i < args.readers; i += 25) {
-  const batch = Array.from({ length: Math.min(25, args.readers - i) }, () =>
-    connect(args.wsUrl, args.documentName, { awareness: false }),
+  const urls = args.readerUrls ?? [args.wsUrl]
+  const batch = Array.from({ length: Math.min(25, args.readers - i) }, (_, j) =>
+    connect(urls[(i + j) % urls.length]!, args.documentName, { awareness: false }),
   )
   readers.push(...batch)
   clients.push(...batch)

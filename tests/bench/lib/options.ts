@@ -1,6 +1,6 @@
 import { TARGETS, type TargetName } from './targets.ts'
 
-export const SCENARIOS = ['fanout', 'amplification', 'trace', 'history', 'notifications'] as const
+export const SCENARIOS = ['fanout', 'amplification', 'trace', 'history', 'notifications', 'scale', 'capacity'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface Options {
@@ -28,6 +28,16 @@ export interface Options {
     readEverySeconds: number
     keystrokesPerSecond: number
   }
+  /**
+   * Scale (ours only, two instances on one database and one Redis): fan-out with `readers` and
+   * `edits`, ack-paced throughput of `documents` × 2 clients for `seconds`, `rounds` interleaved.
+   */
+  scale: { readers: number; edits: number; documents: number; seconds: number; rounds: number }
+  /**
+   * Capacity (ours vs bare): idle `sizes` sockets over `documents` documents, ack-paced throughput
+   * of `pairs` documents × 2 clients for `seconds`, `rounds` interleaved rounds.
+   */
+  capacity: { sizes: number[]; documents: number; pairs: number; seconds: number; rounds: number }
   /** Directory for V8 CPU profiles of every server process, or undefined. */
   profileDir: string | undefined
   /** Run target A from this git ref instead of the working tree. */
@@ -54,6 +64,9 @@ export const USAGE = `npm run bench [-- options]
   --history-reads=N            version reads and current-content reads each (default 200)
   --notifications-seconds=N    notifications scenario: seconds of each stretch of typing (env BENCH_NOTIFICATIONS_SECONDS; default 60)
   --notifications-rounds=N     stretches per mode, off and on taking turns (default 2)
+  --scale-rounds=N             scale and capacity scenarios: interleaved rounds (default 3)
+  --throughput-seconds=N       scale and capacity scenarios: measured seconds of ack-paced typing (default 10)
+  --capacity-sizes=1000,3000   capacity scenario: idle socket counts
   --prof[=DIR]                 write a CPU profile of each server process (default tests/bench/results/profiles)
   --ours-ref=REF               run target A from a git commit instead of the working tree (env BENCH_OURS_REF)
   --ours-env=K=V,K=V           extra server config for target A, e.g. BROADCAST_FLUSH_MAX_BYTES=4096
@@ -114,6 +127,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
     'history-reads',
     'notifications-seconds',
     'notifications-rounds',
+    'scale-rounds',
+    'throughput-seconds',
+    'capacity-sizes',
   ]
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}\n${USAGE}`)
   const quick = flags.has('quick')
@@ -161,6 +177,22 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, benchDir: s
       readers: 20,
       readEverySeconds: 10,
       keystrokesPerSecond: 5,
+    },
+    scale: {
+      readers: 200,
+      edits: positive(get('edits') ?? (quick ? '50' : '200'), '--edits'),
+      documents: 100,
+      seconds: positive(get('throughput-seconds') ?? (quick ? '5' : '10'), '--throughput-seconds'),
+      rounds: positive(get('scale-rounds') ?? '3', '--scale-rounds'),
+    },
+    capacity: {
+      sizes: get('capacity-sizes')
+        ?.split(',')
+        .map((n) => positive(n, '--capacity-sizes')) ?? [1000, 3000],
+      documents: 300,
+      pairs: 100,
+      seconds: positive(get('throughput-seconds') ?? (quick ? '5' : '10'), '--throughput-seconds'),
+      rounds: positive(get('scale-rounds') ?? '3', '--scale-rounds'),
     },
     profileDir: flags.has('prof') ? flags.get('prof') || `${benchDir}/results/profiles` : undefined,
     output: get('output') ?? `${benchDir}/results/latest.json`,

@@ -36,11 +36,17 @@ export interface TargetOptions {
   /** Write a V8 CPU profile of the server process into this directory (`--cpu-prof`). */
   profileDir?: string
   profileName?: string
+  /** Use this folder (and its database) instead of a new one: instances sharing one database. */
+  dir?: string
+  /** Extra environment for this process only (target A), over `--ours-env`. */
+  env?: Record<string, string>
 }
 
 /** Forks `targets/<name>.ts` in its own process and waits until it listens. */
 export async function startTarget(name: TargetName, options: TargetOptions = {}): Promise<StartedTarget> {
-  const dir = registerTempDir(mkdtempSync(join(tmpdir(), `bench-${name}-`)))
+  // A shared folder belongs to the caller, which removes it after stopping every instance.
+  const ownDir = options.dir === undefined
+  const dir = options.dir ?? registerTempDir(mkdtempSync(join(tmpdir(), `bench-${name}-`)))
   const execArgv = options.profileDir
     ? [
         '--cpu-prof',
@@ -49,7 +55,7 @@ export async function startTarget(name: TargetName, options: TargetOptions = {})
       ]
     : []
   const file = join(here, '..', 'targets', `${name}.ts`)
-  const child = new Child(`server ${name}`, file, { dir, serverRoot: oursRoot, env: oursEnv }, { execArgv })
+  const child = new Child(`server ${name}`, file, { dir, serverRoot: oursRoot, env: { ...options.env, ...oursEnv } }, { execArgv })
   try {
     const { port, path } = await child.event<{ port: number; path: string }>('ready', 60_000)
     return {
@@ -62,13 +68,13 @@ export async function startTarget(name: TargetName, options: TargetOptions = {})
         try {
           return await child.stop<TargetCloseResult>('close', args ?? {}, 60_000)
         } finally {
-          removeTempDir(dir)
+          if (ownDir) removeTempDir(dir)
         }
       },
     }
   } catch (error) {
     await child.kill()
-    removeTempDir(dir)
+    if (ownDir) removeTempDir(dir)
     throw error
   }
 }

@@ -67,13 +67,19 @@ function replay(documentName: string, root: string): string {
  * commit (`--ours-ref`) without accounts accepts any token and needs none of this.
  */
 async function admitBenchClients(server: Awaited<ReturnType<typeof ServerModule.startServer>>): Promise<void> {
-  const response = await fetch(`${server.url}/api/v1/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'bench@example.test', password: 'bench-password', name: 'Bench' }),
-  })
+  const account = { email: 'bench@example.test', password: 'bench-password', name: 'Bench' }
+  const post = (path: string, body: object) =>
+    fetch(`${server.url}/api/v1/auth/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+  let response = await post('register', account)
   if (response.status === 404) return
-  if (response.status !== 201) throw new Error(`bench account: ${response.status} ${await response.text()}`)
+  // A second instance on the same database (scale scenario) finds the account taken: sign in.
+  if (response.status === 409) response = await post('login', { email: account.email, password: account.password })
+  if (response.status !== 201 && response.status !== 200)
+    throw new Error(`bench account: ${response.status} ${await response.text()}`)
   const { user, accessToken } = (await response.json()) as { user: { id: string }; accessToken: string }
   const { insertDocument } = await load<typeof DocumentQueries>('server/documents/documents.queries.ts')
   const { db } = server.database
