@@ -61,7 +61,6 @@ export class AwarenessRelay implements Extension<CollabContext> {
   readonly #documents = new Map<string, Relayed>()
   /** When each other instance was last heard from. */
   readonly #lastSeen = new Map<string, number>()
-  readonly #peerExpired = new Set<(instance: string) => void>()
   readonly #timers: NodeJS.Timeout[] = []
 
   constructor(options: AwarenessRelayOptions) {
@@ -210,21 +209,9 @@ export class AwarenessRelay implements Extension<CollabContext> {
     for (const [instance, seen] of this.#lastSeen) if (seen < cutoff) this.#expire(instance)
   }
 
-  /** Called with an instance that stopped saying it is alive (it died, or Redis cut us off). */
-  onPeerExpired(listener: (instance: string) => void): void {
-    this.#peerExpired.add(listener)
-  }
-
   /** Removes every state shown on behalf of `instance` (it died, or Redis is cut off from us). */
   #expire(instance: string): void {
     this.#lastSeen.delete(instance)
-    for (const listener of this.#peerExpired) {
-      try {
-        listener(instance)
-      } catch (error) {
-        this.#log.error({ err: error, instance }, 'awareness relay: a peer-expired listener failed')
-      }
-    }
     for (const [documentName, relayed] of this.#documents) {
       const ids = [...relayed.remote].filter(([, owner]) => owner === instance).map(([id]) => id)
       if (ids.length === 0) continue

@@ -15,7 +15,6 @@ import { PresenceExtension } from './presence.extension.ts'
 import type { RedisConnection } from '../redis/connection.ts'
 import { AwarenessRelay } from './awareness-relay.ts'
 import { RedisSync } from './redis-sync.ts'
-import { recoverAfterPeerCrash } from './crash-recovery.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
@@ -83,14 +82,5 @@ export function createCollab(
   })
   liveAccess.attach(hocuspocus)
   socketSessions.attach(hocuspocus)
-  if (redis) {
-    recoverAfterPeerCrash({
-      hocuspocus,
-      updateLog,
-      awareness: redis.awareness,
-      storeMaxDebounceMs: config.storeMaxDebounceMs,
-      log: log.child({ module: 'crash-recovery' }),
-    })
-  }
   return { hocuspocus, updateLog, liveAccess, socketSessions, metrics, redis }
 }
