@@ -165,6 +165,9 @@ export function createRedis(settings: RedisSettings, log: FastifyBaseLogger): Re
     },
     onUp(listener) {
       upListeners.add(listener)
+      // A listener added once the connection is already up (its owner was built after an await)
+      // must still hear of it, or it would never subscribe until the next reconnection.
+      if (up) queueMicrotask(() => upListeners.has(listener) && run(listener, 'up'))
       return () => upListeners.delete(listener)
     },
     onDown(listener) {
