@@ -100,7 +100,8 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
     expect(await isFocused(page, confirm.getByRole('button', { name: 'Cancel' }))).toBe(true)
     await page.keyboard.press('Escape')
     await confirm.waitFor({ state: 'detached' })
-    expect(await isFocused(page, deleteButton)).toBe(true)
+    // Focus returns once the dialog has unmounted, in the next render.
+    await expect.poll(() => isFocused(page, deleteButton), { timeout: 5_000 }).toBe(true)
     await page.getByRole('link', { name: 'Final' }).waitFor()
     expect(errors).toEqual([])
   })
