@@ -86,7 +86,8 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
     await page.keyboard.press('Enter')
     const dialog = page.getByRole('dialog', { name: 'Rename document' })
     const title = dialog.getByLabel('Title')
-    expect(await isFocused(page, title)).toBe(true)
+    // Focus moves in once the dialog has rendered.
+    await expect.poll(() => isFocused(page, title), { timeout: 5_000 }).toBe(true)
     await page.keyboard.press('Control+A')
     await page.keyboard.type('Final')
     await page.keyboard.press('Enter')
@@ -97,7 +98,7 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
     await page.keyboard.press('Enter')
     const confirm = page.getByRole('dialog', { name: 'Delete document?' })
     // The safe choice has the focus: Enter alone never deletes.
-    expect(await isFocused(page, confirm.getByRole('button', { name: 'Cancel' }))).toBe(true)
+    await expect.poll(() => isFocused(page, confirm.getByRole('button', { name: 'Cancel' })), { timeout: 5_000 }).toBe(true)
     await page.keyboard.press('Escape')
     await confirm.waitFor({ state: 'detached' })
     // Focus returns once the dialog has unmounted, in the next render.
