@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact'
-import { useEffect, useId, useRef } from 'preact/hooks'
+import { useId, useLayoutEffect, useRef } from 'preact/hooks'
 
 interface DialogProps {
   title: string
@@ -16,14 +16,24 @@ interface DialogProps {
 export function Dialog({ title, onClose, children, wide }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
-  useEffect(() => {
+  // Layout effect: the opener is read, and focus given back, in the same turn as the render, before
+  // anything else can move focus.
+  useLayoutEffect(() => {
     const dialog = ref.current
     if (!dialog) return
     const opener = document.activeElement as HTMLElement | null
+    const openerLabel = opener?.getAttribute('aria-label')
     dialog.showModal()
     return () => {
       dialog.close()
-      opener?.focus?.()
+      // The list behind the dialog may have re-rendered meanwhile and replaced the opener: fall
+      // back to the control with the same accessible name.
+      const target = opener?.isConnected
+        ? opener
+        : openerLabel
+          ? document.querySelector<HTMLElement>(`[aria-label="${CSS.escape(openerLabel)}"]`)
+          : null
+      target?.focus()
     }
   }, [])
   return (
