@@ -14,6 +14,8 @@ export interface NotificationsClientArgs {
   watcherTokens: string[]
   /** Keystrokes per second per editor. */
   keystrokesPerSecond: number
+  /** Pairs slower than this are reported with their time (to tell whether they came with a store). */
+  slowMs: number
   randomSeed: number
 }
 
@@ -27,6 +29,8 @@ export interface NotificationsRunArgs {
 export interface NotificationsClientResult {
   /** Per (counted keystroke, receiving client): ms from the editor's transaction to the receiver's update. */
   latencies: number[]
+  /** The counted pairs slower than `slowMs`: when the keystroke was typed (wall clock, ms) and how long it took. */
+  slow: { at: number; ms: number }[]
   keystrokes: number
   /** (keystroke, receiver) pairs that never arrived within 10 s of the end. */
   missing: number
@@ -38,7 +42,9 @@ export interface NotificationsClientResult {
 const args = childArgs<NotificationsClientArgs>()
 
 const editors = args.editorTokens.map((token) => connect(args.wsUrl, args.documentName, { token }))
-const watchers = args.watcherTokens.map((token) => connect(args.wsUrl, args.documentName, { token, awareness: false }))
+// With awareness, as in a browser: its renewal every 15 s is what keeps an idle client from being
+// dropped by Hocuspocus after 30 s of silence (and reconnecting a second later).
+const watchers = args.watcherTokens.map((token) => connect(args.wsUrl, args.documentName, { token }))
 const everyone: BenchClient[] = [...editors, ...watchers]
 const connectStarted = performance.now()
 await Promise.all(everyone.map((client) => client.synced))
@@ -76,6 +82,7 @@ async function run({ seconds, warmupSeconds }: NotificationsRunArgs): Promise<No
   const sent = editors.map(() => new Float64Array(perEditor))
   const base = editors.map((editor) => clockOf(editor.doc, editor.doc.clientID))
   const latencies: number[] = []
+  const slow: { at: number; ms: number }[] = []
   let pending = perEditor * editors.length * (everyone.length - 1)
   let allArrived: () => void = () => {}
   const arrived = new Promise<void>((resolve) => {
@@ -90,8 +97,11 @@ async function run({ seconds, warmupSeconds }: NotificationsRunArgs): Promise<No
         if (editor === receiver) return
         const upTo = Math.min(perEditor, clockOf(receiver.doc, editor.doc.clientID) - base[e]!)
         for (; seen[e]! < upTo; seen[e]!++) {
-          if (seen[e]! >= warmup) latencies.push(now - sent[e]![seen[e]!]!)
           pending--
+          if (seen[e]! < warmup) continue
+          const typedAt = sent[e]![seen[e]!]!
+          latencies.push(now - typedAt)
+          if (now - typedAt > args.slowMs) slow.push({ at: performance.timeOrigin + typedAt, ms: now - typedAt })
         }
       })
       if (pending === 0) allArrived()
@@ -136,5 +146,5 @@ async function run({ seconds, warmupSeconds }: NotificationsRunArgs): Promise<No
   await Promise.all(editors.map((editor) => untilAcknowledged(editor.provider)))
   await Promise.race([arrived, sleep(10_000)])
   for (const off of detach) off()
-  return { latencies, keystrokes: typed, missing: pending, startedAt, endedAt }
+  return { latencies, slow, keystrokes: typed, missing: pending, startedAt, endedAt }
 }

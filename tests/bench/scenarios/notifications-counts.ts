@@ -109,25 +109,46 @@ function passCounts(items: readonly ItemRow[], events: readonly EventRow[]): Pas
     })
 }
 
+/** When each of the document's log rows was stored (ms), oldest first. */
+export function storeTimes(file: string, documentId: string): number[] {
+  const db = new DatabaseSync(file, { readOnly: true })
+  try {
+    return (
+      db.prepare('SELECT created_at FROM document_updates WHERE document_id = ? ORDER BY created_at').all(documentId) as { created_at: number }[]
+    ).map((row) => Number(row.created_at))
+  } finally {
+    db.close()
+  }
+}
+
 /**
  * Per `document.edited` stream event received: ms from the store of the newest log row the pass
  * had (its `created_at` at or before the pass's time) to the event's arrival at a live stream.
  */
-export function storeToStream(file: string, documentId: string, arrivals: readonly StreamArrival[]): number[] {
-  const db = new DatabaseSync(file, { readOnly: true })
-  try {
-    const stored = (
-      db.prepare('SELECT created_at FROM document_updates WHERE document_id = ? ORDER BY created_at').all(documentId) as { created_at: number }[]
-    ).map((row) => Number(row.created_at))
-    return arrivals
-      .filter((arrival) => arrival.type === 'document.edited')
-      .map((arrival) => {
-        const storedAt = stored.findLast((at) => at <= arrival.updatedAt)
-        return storedAt === undefined ? Number.NaN : arrival.arrivedAt - storedAt
-      })
-      .filter((ms) => !Number.isNaN(ms))
-  } finally {
-    db.close()
+export function storeToStream(stored: readonly number[], arrivals: readonly StreamArrival[]): number[] {
+  return arrivals
+    .filter((arrival) => arrival.type === 'document.edited')
+    .map((arrival) => {
+      const storedAt = stored.findLast((at) => at <= arrival.updatedAt)
+      return storedAt === undefined ? Number.NaN : arrival.arrivedAt - storedAt
+    })
+    .filter((ms) => !Number.isNaN(ms))
+}
+
+/** Slow pairs typed within this long after a store count as coming with it (pass, streams, outbox poll). */
+export const AFTER_STORE_MS = 2_500
+
+/** How many slow pairs were typed within `AFTER_STORE_MS` after a store, and the slowest pair's distance from the store before it. */
+export function slowNearStores(slow: readonly { at: number; ms: number }[], stored: readonly number[]) {
+  const after = (at: number) => {
+    const storedAt = stored.findLast((s) => s <= at + 100)
+    return storedAt === undefined ? Number.POSITIVE_INFINITY : at - storedAt
+  }
+  const worst = slow.reduce<{ at: number; ms: number } | undefined>((max, pair) => (!max || pair.ms > max.ms ? pair : max), undefined)
+  return {
+    count: slow.length,
+    afterStore: slow.filter((pair) => after(pair.at) <= AFTER_STORE_MS).length,
+    worst: worst && { ms: worst.ms, afterStoreMs: after(worst.at) },
   }
 }
 

@@ -1,5 +1,5 @@
 import { pct } from '../lib/machine.ts'
-import { inboxTotals, type NotificationsReport, type NotificationsRun } from './notifications.ts'
+import { inboxTotals, type NotificationsReport, type NotificationsRun, SLOW_MS } from './notifications.ts'
 
 /** Tables of the notifications scenario (scenario 5) and its goals. */
 const fixed = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–')
@@ -49,6 +49,10 @@ export function renderNotifications(r: NotificationsReport): string {
     r.p99Ratio === undefined ? '' : `p99 ≤ 1.1×: ${met(r.p99Ratio <= 1.1)}`,
   )
   row('… (keystroke, receiver) pairs / missing / max ms', (run) => `${run.latency.count} / ${run.missing} / ${fixed(run.latency.max, 1)}`)
+  row(`… pairs slower than ${SLOW_MS} ms / of them typed ≤ 2.5 s after a store / slowest (ms after its store)`, (run) => {
+    const { count, afterStore, worst } = run.slow
+    return `${count} / ${afterStore} / ${worst ? `${fixed(worst.ms, 0)} (${Number.isFinite(worst.afterStoreMs) ? fixed(worst.afterStoreMs, 0) : '–'})` : '–'}`
+  })
   row('server CPU while typing, ms per keystroke', (run) => fixed(run.serverCpuMs / Math.max(1, run.keystrokes)))
   row('store → `document.edited` on a live stream, p50 / p99 ms', (run) =>
     run.storeToStream.count > 0 ? `${fixed(run.storeToStream.p50, 0)} / ${fixed(run.storeToStream.p99, 0)} (${run.storeToStream.count})` : '–',

@@ -10,7 +10,16 @@ import { backgroundLoad } from '../lib/machine.ts'
 import type { Options } from '../lib/options.ts'
 import { type Summary, summarize } from '../lib/stats.ts'
 import { clientFile, type StartedTarget, startTarget } from '../lib/targets.ts'
-import { countWrites, type PassCounts, storeToStream, untilDelivered, untilQuiet, type WriteCounts } from './notifications-counts.ts'
+import {
+  countWrites,
+  type PassCounts,
+  slowNearStores,
+  storeTimes,
+  storeToStream,
+  untilDelivered,
+  untilQuiet,
+  type WriteCounts,
+} from './notifications-counts.ts'
 import { type Account, openStreams, registerAccounts, shareDocument, startReaders, startSinks } from './notifications-setup.ts'
 
 const MODES = ['off', 'on'] as const
@@ -21,6 +30,8 @@ export interface NotificationsRun {
   latency: Summary
   keystrokes: number
   missing: number
+  /** Pairs slower than `SLOW_MS`, how many of them were typed within 2.5 s after a store, and the slowest. */
+  slow: ReturnType<typeof slowNearStores>
   typingSeconds: number
   /** Server CPU while the editors typed (ms). */
   serverCpuMs: number
@@ -49,6 +60,9 @@ export interface NotificationsReport {
   p99Ratio?: number
 }
 
+/** Pairs slower than this are timed to tell whether they came with a store. */
+export const SLOW_MS = 20
+
 /** Server settings for both runs: the setup's REST calls come faster than the per-user limits allow. */
 const SETUP_ENV = {
   AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -70,6 +84,7 @@ interface Prepared {
   setupSeconds: number
   since: number
   latencies: number[]
+  slow: { at: number; ms: number }[]
   keystrokes: number
   missing: number
   typingMs: number
@@ -122,7 +137,7 @@ async function prepare(options: Options, mode: Mode, configure: (env: Record<str
   const base = target.wsUrl.replace(/^ws/, 'http').replace(/\/collab$/, '')
   const p: Prepared = {
     ...{ mode, target, sinks, base, documentId: '', readers: [], setupSeconds: 0, since: 0 },
-    ...{ latencies: [], keystrokes: 0, missing: 0, typingMs: 0, serverCpuMs: 0, reads: 0, backgroundCpu: [] },
+    ...{ latencies: [], slow: [], keystrokes: 0, missing: 0, typingMs: 0, serverCpuMs: 0, reads: 0, backgroundCpu: [] },
   }
   try {
     const started = performance.now()
@@ -142,6 +157,7 @@ async function prepare(options: Options, mode: Mode, configure: (env: Record<str
       editorTokens: editors.map((a) => a.token),
       watcherTokens: watchers.map((a) => a.token),
       keystrokesPerSecond: config.keystrokesPerSecond,
+      slowMs: SLOW_MS,
       randomSeed: 5,
     }
     p.clients = new Child(`notifications clients (${mode})`, clientFile('notifications-clients'), args)
@@ -166,6 +182,7 @@ async function stretch(p: Prepared, seconds: number, warmupSeconds: number, read
   const after = await p.target.stats()
   p.reads += await reading.stop()
   p.latencies.push(...typed.latencies)
+  p.slow.push(...typed.slow)
   p.keystrokes += typed.keystrokes
   p.missing += typed.missing
   p.typingMs += typed.endedAt - typed.startedAt
@@ -178,11 +195,13 @@ async function finish(p: Prepared): Promise<NotificationsRun> {
   const file = join(p.target.dir, 'bench.db')
   const outboxPending = await untilDelivered(file)
   const counts = countWrites(file, p.documentId, p.since)
-  const fromStore = storeToStream(file, p.documentId, p.streams!.arrivals)
+  const stored = storeTimes(file, p.documentId)
+  const fromStore = storeToStream(stored, p.streams!.arrivals)
   const run: NotificationsRun = {
     latency: summarize(p.latencies),
     keystrokes: p.keystrokes,
     missing: p.missing,
+    slow: slowNearStores(p.slow, stored),
     typingSeconds: p.typingMs / 1000,
     serverCpuMs: p.serverCpuMs,
     counts,
