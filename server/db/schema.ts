@@ -1,4 +1,5 @@
 import type { Generated, Kysely, Selectable, Transaction } from 'kysely'
+import type { EmailMode, NotificationType } from '../../shared/api/notifications.ts'
 
 /**
  * The database, table by table. Times are milliseconds since the epoch (BIGINT): identical on both
@@ -122,14 +123,8 @@ export interface JobLocksTable {
   expires_at: number
 }
 
-export const NOTIFICATION_TYPES = [
-  'document.edited',
-  'document.shared',
-  'document.unshared',
-  'document.restored',
-  'document.deleted',
-] as const
-export type NotificationType = (typeof NOTIFICATION_TYPES)[number]
+// Notification types and email modes are part of the API contract: one list, in shared/.
+export type { EmailMode, NotificationType } from '../../shared/api/notifications.ts'
 
 /** An inbox item. `document.edited` items coalesce while unread (actors merged, count increased). */
 export interface NotificationsTable {
@@ -169,7 +164,7 @@ export interface DocumentSubscriptionsTable {
 
 export interface NotificationSettingsTable {
   user_id: string
-  email: 'off' | 'digest'
+  email: EmailMode
   digest_minutes: number
   last_digest_at: number | null
   updated_at: number
