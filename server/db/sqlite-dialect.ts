@@ -19,10 +19,12 @@ import {
 export function createSqliteDialect(file: string): Dialect {
   if (file !== ':memory:') makePrivate(file)
   const raw = new DatabaseSync(file)
-  // WAL lets readers proceed during a write; busy_timeout makes a second process wait for the
-  // write lock instead of failing at once (several instances may migrate the same file at start).
+  // busy_timeout makes a second process wait for a lock instead of failing at once (several
+  // instances may open and migrate the same file at start). It comes first: switching a fresh file
+  // to WAL takes a lock too, and without the timeout a process starting alongside another fails
+  // with "database is locked". WAL then lets readers proceed during a write.
   raw.exec(
-    'PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;',
+    'PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;',
   )
   const config = { database: wrap(raw) }
   const base = new SqliteDialect(config)

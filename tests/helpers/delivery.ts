@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream'
+import { expect } from 'vitest'
 import type { Config } from '../../server/config/config.ts'
 import type { Db, OutboxRow } from '../../server/db/schema.ts'
 import type { DeliveryTiming } from '../../server/notifications/delivery.ts'
@@ -51,4 +52,19 @@ export async function outboxRows(db: Db, channel?: OutboxRow['channel']): Promis
   let query = db.selectFrom('outbox').selectAll().orderBy('created_at', 'asc')
   if (channel) query = query.where('channel', '=', channel)
   return query.execute()
+}
+
+/**
+ * The outbox rows once no send is in flight. A receiver records a request when it answers, a moment
+ * before the worker writes the outcome to the row; reading the rows right after the receiver saw the
+ * last request would race that write.
+ */
+export async function settledOutboxRows(db: Db, channel?: OutboxRow['channel']): Promise<OutboxRow[]> {
+  let rows: OutboxRow[] = []
+  const inFlight = async () => {
+    rows = await outboxRows(db, channel)
+    return rows.filter((row) => row.claimed_by !== null).length
+  }
+  await expect.poll(inFlight, { timeout: 10_000, interval: 50 }).toBe(0)
+  return rows
 }

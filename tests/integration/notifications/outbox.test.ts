@@ -3,7 +3,7 @@ import { enqueueOutbox } from '../../../server/notifications/outbox.queries.ts'
 import { backoffMs } from '../../../server/notifications/outbox-worker.ts'
 import { createDocument, registerUser } from '../../helpers/api.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
-import { fastDelivery, outboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
+import { fastDelivery, outboxRows, settledOutboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts'
 
 const webhookEnv = (receiver: WebhookReceiver, extra: Record<string, string> = {}) => ({
@@ -42,7 +42,7 @@ describeEachDatabase('outbox worker', (databases) => {
     await Promise.all(Array.from({ length: count }, (_, i) => createDocument(i % 2 ? a : b, owner, `doc-${i}`)))
 
     await expect.poll(() => receiver.requests.length, { timeout: 20_000 }).toBe(count)
-    const rows = await outboxRows(a.database.db, 'webhook')
+    const rows = await settledOutboxRows(a.database.db, 'webhook')
     expect(rows.map((r) => r.status)).toEqual(Array(count).fill('delivered'))
     expect(rows.every((r) => Number(r.attempts) === 0)).toBe(true)
     expect(new Set(receiver.requests.map((r) => r.id)).size).toBe(count)
@@ -63,7 +63,7 @@ describeEachDatabase('outbox worker', (databases) => {
     expect(receiver.requests).toHaveLength(1)
     // Not before the claim ran out.
     expect(receiver.requests[0]!.receivedAt).toBeGreaterThanOrEqual(claimedUntil)
-    expect((await outboxRows(db, 'webhook')).map((r) => r.status)).toEqual(['delivered'])
+    expect((await settledOutboxRows(db, 'webhook')).map((r) => r.status)).toEqual(['delivered'])
   })
 
   it(`dead-letters after OUTBOX_MAX_ATTEMPTS tries, with an error log line`, async () => {
@@ -100,7 +100,7 @@ describeEachDatabase('outbox worker', (databases) => {
 
     const second = await startDeliveryServer(database, webhookEnv(receiver), { timing })
     await expect.poll(() => receiver.delivered().length, { timeout: 10_000 }).toBe(1)
-    const [row] = await outboxRows(second.database.db, 'webhook')
+    const [row] = await settledOutboxRows(second.database.db, 'webhook')
     // The cut-short try was not counted against the row.
     expect(row).toMatchObject({ status: 'delivered' })
     expect(Number(row!.attempts)).toBe(0)

@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import { ConfigError, loadConfig } from '../../../server/config/config.ts'
 import { api, createDocument, registerUser } from '../../helpers/api.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
-import { fastDelivery, outboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
+import { fastDelivery, outboxRows, settledOutboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
 import { postUpdate } from '../../helpers/raw-body.ts'
 import { newWebhookSecret, type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts'
 
@@ -41,7 +41,7 @@ describeEachDatabase('webhooks', (databases) => {
       data: { documentId: 'hooked', title: 'Hooked', ownerId: owner.id },
     })
     // Delivered and nothing left pending: no try will follow.
-    const [row, ...others] = await outboxRows(server.database.db, 'webhook')
+    const [row, ...others] = await settledOutboxRows(server.database.db, 'webhook')
     expect(others).toEqual([])
     expect(row).toMatchObject({ status: 'delivered', claimed_by: null, last_error: null })
     expect(Number(row!.attempts)).toBe(2)
@@ -67,7 +67,7 @@ describeEachDatabase('webhooks', (databases) => {
     expect(new Set(tries.map((t) => t.id)).size).toBe(1)
     expect(tries.slice(0, beforeRestart).every((t) => t.status === 500)).toBe(true)
     expect(tries.at(-1)!.status).toBe(200)
-    const rows = await outboxRows(second.database.db, 'webhook')
+    const rows = await settledOutboxRows(second.database.db, 'webhook')
     expect(rows.map((r) => r.status)).toEqual(['delivered'])
   })
 
@@ -140,7 +140,7 @@ describeEachDatabase('webhooks', (databases) => {
     await expect
       .poll(() => ofType(receiver, 'document.updated', 'closing').map((r) => r.body.data), { timeout: 10_000 })
       .toEqual([{ documentId: 'closing', seqs: [posted.body.seq] }])
-    expect((await outboxRows(second.database.db, 'webhook')).every((r) => r.status === 'delivered')).toBe(true)
+    expect((await settledOutboxRows(second.database.db, 'webhook')).every((r) => r.status === 'delivered')).toBe(true)
   })
 
   it('sends version.restored and document.deleted with what happened', async () => {
