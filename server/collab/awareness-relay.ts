@@ -61,6 +61,7 @@ export class AwarenessRelay implements Extension<CollabContext> {
   readonly #documents = new Map<string, Relayed>()
   /** When each other instance was last heard from. */
   readonly #lastSeen = new Map<string, number>()
+  readonly #peerExpired = new Set<(instance: string) => void>()
   readonly #timers: NodeJS.Timeout[] = []
 
   constructor(options: AwarenessRelayOptions) {
@@ -132,7 +133,7 @@ export class AwarenessRelay implements Extension<CollabContext> {
     if (decoding.readVarUint(decoder) !== VERSION) return
     const instance = decoding.readVarString(decoder)
     if (instance === this.#connection.instanceId) return
-    this.#lastSeen.set(instance, Date.now())
+    this.markSeen(instance)
     if (!relayed) return
     const kind = decoding.readVarUint(decoder)
     if (kind === Kind.Query) this.#publishLocal(documentName, relayed)
@@ -200,8 +201,20 @@ export class AwarenessRelay implements Extension<CollabContext> {
       return
     }
     if (parsed.v !== VERSION || typeof parsed.instance !== 'string' || parsed.instance === this.#connection.instanceId) return
-    if (parsed.type === 'alive') this.#lastSeen.set(parsed.instance, Date.now())
+    if (parsed.type === 'alive') this.markSeen(parsed.instance)
     else if (parsed.type === 'gone') this.#expire(parsed.instance)
+  }
+
+  /**
+   * Another instance is alive (a heartbeat, or any message from it). One never heard from before
+   * is answered with a heartbeat at once: a newcomer learns of every peer within a round trip,
+   * not a heartbeat interval later, so a peer that dies right after it started is still noticed.
+   */
+  markSeen(instance: string): void {
+    if (instance === this.#connection.instanceId) return
+    const known = this.#lastSeen.has(instance)
+    this.#lastSeen.set(instance, Date.now())
+    if (!known) void this.#heartbeat('alive')
   }
 
   #expireSilent(): void {
@@ -209,9 +222,21 @@ export class AwarenessRelay implements Extension<CollabContext> {
     for (const [instance, seen] of this.#lastSeen) if (seen < cutoff) this.#expire(instance)
   }
 
+  /** Called with an instance that stopped saying it is alive (it died, or Redis cut us off). */
+  onPeerExpired(listener: (instance: string) => void): void {
+    this.#peerExpired.add(listener)
+  }
+
   /** Removes every state shown on behalf of `instance` (it died, or Redis is cut off from us). */
   #expire(instance: string): void {
     this.#lastSeen.delete(instance)
+    for (const listener of this.#peerExpired) {
+      try {
+        listener(instance)
+      } catch (error) {
+        this.#log.error({ err: error, instance }, 'awareness relay: a peer-expired listener failed')
+      }
+    }
     for (const [documentName, relayed] of this.#documents) {
       const ids = [...relayed.remote].filter(([, owner]) => owner === instance).map(([id]) => id)
       if (ids.length === 0) continue

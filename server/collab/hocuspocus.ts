@@ -15,6 +15,7 @@ import { PresenceExtension } from './presence.extension.ts'
 import type { RedisConnection } from '../redis/connection.ts'
 import { AwarenessRelay } from './awareness-relay.ts'
 import { RedisSync } from './redis-sync.ts'
+import { recoverAfterPeerCrash } from './crash-recovery.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
@@ -38,12 +39,7 @@ export function createCollab(
   },
 ): Collab {
   const { db, log, authenticator } = deps
-  const redis = deps.redis && {
-    connection: deps.redis,
-    // Priority 1000: its hooks run before every other extension's.
-    sync: new RedisSync({ connection: deps.redis, log: log.child({ module: 'redis-sync' }) }),
-    awareness: new AwarenessRelay({ connection: deps.redis, log: log.child({ module: 'awareness-relay' }) }),
-  }
+  const redis = deps.redis && multiInstance(deps.redis, log)
   const metrics = new CollabMetrics()
   const liveAccess = new LiveAccess(db, log.child({ module: 'live-access' }))
   const socketLog = log.child({ module: 'socket-access' })
@@ -82,5 +78,27 @@ export function createCollab(
   })
   liveAccess.attach(hocuspocus)
   socketSessions.attach(hocuspocus)
+  if (redis) {
+    recoverAfterPeerCrash({
+      hocuspocus,
+      updateLog,
+      connection: redis.connection,
+      awareness: redis.awareness,
+      storeMaxDebounceMs: config.storeMaxDebounceMs,
+      log: log.child({ module: 'crash-recovery' }),
+    })
+  }
   return { hocuspocus, updateLog, liveAccess, socketSessions, metrics, redis }
+}
+
+function multiInstance(connection: RedisConnection, log: FastifyBaseLogger): NonNullable<Collab['redis']> {
+  const awareness = new AwarenessRelay({ connection, log: log.child({ module: 'awareness-relay' }) })
+  // Priority 1000: its hooks run before every other extension's. A peer that relayed edits here is
+  // one whose death matters (see crash-recovery.ts), even before its first heartbeat arrived.
+  const sync = new RedisSync({
+    connection,
+    log: log.child({ module: 'redis-sync' }),
+    onPeerMessage: (instance) => awareness.markSeen(instance),
+  })
+  return { connection, sync, awareness }
 }

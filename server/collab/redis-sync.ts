@@ -20,6 +20,8 @@ export interface RedisSyncOptions {
    * edits not yet stored). Stock default.
    */
   awaitInitialSyncTimeoutMs?: number
+  /** Told which instance each relayed message came from (it is alive, and holds the document). */
+  onPeerMessage?: (instance: string) => void
 }
 
 /** Relayed between instances; awareness goes through the AwarenessRelay, nothing else is expected. */
@@ -80,6 +82,7 @@ export class RedisSync extends RedisExtension {
     this.sub.off('messageBuffer', stock)
     const receive = (channel: string, message: Buffer) => {
       if (!isRelayed(message)) return
+      options.onPeerMessage?.(message.subarray(1, 1 + message[0]!).toString())
       return stock(Buffer.from(channel), message)
     }
     connection.route(`${connection.keyPrefix}:`, receive)

@@ -211,6 +211,39 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     return () => this.#storedListeners.delete(listener)
   }
 
+  /**
+   * Stores whatever the live document holds that neither the log nor this instance's unstored
+   * updates have: updates relayed from another instance that died before storing them (each
+   * instance stores only its own clients' edits, so nobody else would). Authors are unknown here;
+   * the row is attributed to "anonymous". Resolves true when a row was appended.
+   */
+  reconcile(documentName: string, live: Y.Doc): Promise<boolean> {
+    let appended = false
+    return this.#serialize(documentName, async () => {
+      const known = new Y.Doc()
+      try {
+        applyStoredLog(known, await readLog(this.#db, documentName))
+        for (const entry of this.#pending.get(documentName) ?? []) Y.applyUpdate(known, entry.update)
+        // Yjs emits exactly what changed, whatever the state-vector diff carries besides.
+        let missing: Uint8Array | undefined
+        known.on('update', (update: Uint8Array) => {
+          missing = missing ? Y.mergeUpdates([missing, update]) : update
+        })
+        Y.applyUpdate(known, Y.encodeStateAsUpdate(live, Y.encodeStateVector(known)))
+        if (!missing) return
+        const entry: PendingEntry = { update: missing, author: ANONYMOUS, kind: 'update' }
+        const pending = this.#pending.get(documentName)
+        if (pending) pending.push(entry)
+        else this.#pending.set(documentName, [entry])
+        await this.#append(documentName)
+        appended = true
+        this.#log.warn({ documentName, bytes: missing.byteLength }, 'update log: stored edits another instance relayed but never stored')
+      } finally {
+        known.destroy()
+      }
+    }).then(() => appended)
+  }
+
   /** Forgets a deleted document's unstored updates (they have no document to belong to). */
   discard(documentName: string): void {
     for (const entry of this.#pending.get(documentName) ?? []) entry.own?.failed(new DocumentGoneError(documentName))

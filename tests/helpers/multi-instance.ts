@@ -31,6 +31,11 @@ export async function startInstances(
   return [a!, b!]
 }
 
+/** `count` such processes sharing one database, Redis prefix and secret. */
+export function startInstanceGroup(database: DatabaseTarget, count: number, options: InstanceOptions = {}): Promise<ServerProcess[]> {
+  return start(database, count, options)
+}
+
 /** One such process: the same edits through one instance, to compare with two. */
 export async function startInstance(database: DatabaseTarget, options: InstanceOptions = {}): Promise<ServerProcess> {
   const [instance] = await start(database, 1, options)
