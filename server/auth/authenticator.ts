@@ -5,6 +5,7 @@ import { findActiveShareLink } from '../sharing/share-links.queries.ts'
 import { AuthError, type Caller } from './caller.ts'
 import type { IdentityProvider, VerifiedIdentity } from './identity-provider.ts'
 import { mirrorUser } from './users.queries.ts'
+import { VerifiedTokens } from './verified-tokens.ts'
 
 export interface Authenticator {
   readonly provider: IdentityProvider
@@ -16,6 +17,7 @@ export interface Authenticator {
 
 export function createAuthenticator(db: Db, provider: IdentityProvider, log?: FastifyBaseLogger): Authenticator {
   const profilesAsked = new Set<string>()
+  const verifiedTokens = new VerifiedTokens((token) => provider.verifyAccessToken(token))
   const completeProfile = (userId: string) => {
     if (!provider.fetchProfile || profilesAsked.has(userId)) return
     profilesAsked.add(userId)
@@ -41,7 +43,7 @@ export function createAuthenticator(db: Db, provider: IdentityProvider, log?: Fa
     async fromToken(token) {
       if (!token) return undefined
       if (isShareLinkToken(token)) return fromShareLink(token)
-      return toCaller(await provider.verifyAccessToken(token))
+      return toCaller(await verifiedTokens.verify(token))
     },
     async fromRequest(request) {
       const token = bearerToken(request.headers.authorization)

@@ -4,9 +4,6 @@ import { isValidDocumentId } from '../../shared/documents.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
 import { AuthError, authorId } from '../auth/caller.ts'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Db } from '../db/schema.ts'
-import { findDocument } from '../documents/documents.queries.ts'
-import { resolveRole } from '../sharing/access.ts'
 import type { CollabContext } from './context.ts'
 import type { LiveAccess } from './live-access.ts'
 import type { SocketSessions } from './socket-sessions.ts'
@@ -21,20 +18,17 @@ export class DocumentAccessExtension implements Extension<CollabContext> {
   extensionName = 'document-access'
   // Runs before the other extensions: nothing is loaded for a caller who may not see the document.
   priority = 200
-  readonly #db: Db
   readonly #authenticator: Authenticator
   readonly #liveAccess: LiveAccess
   readonly #sessions: SocketSessions
   readonly #log: FastifyBaseLogger
 
   constructor(deps: {
-    db: Db
     authenticator: Authenticator
     liveAccess: LiveAccess
     sessions: SocketSessions
     log: FastifyBaseLogger
   }) {
-    this.#db = deps.db
     this.#authenticator = deps.authenticator
     this.#liveAccess = deps.liveAccess
     this.#sessions = deps.sessions
@@ -67,8 +61,7 @@ export class DocumentAccessExtension implements Extension<CollabContext> {
       throw error
     }
     if (!caller) throw { ...CloseEvents.Unauthorized }
-    const document = await findDocument(this.#db, documentName)
-    const role = document && (await resolveRole(this.#db, caller, document))
+    const role = await this.#liveAccess.roleOnConnect(caller, documentName)
     if (!role) throw { ...CloseEvents.NotFound }
     connectionConfig.readOnly = role === 'viewer'
     if (caller.kind === 'link') this.#liveAccess.watchLinkExpiry(caller.link.id, documentName)

@@ -64,7 +64,7 @@ export function createCollab(
     // before its token is checked (see SocketLimits for the per-address caps).
     maxUnauthenticatedQueueSize: config.maxUnauthenticatedQueueBytes,
     extensions: [
-      new DocumentAccessExtension({ db, authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
+      new DocumentAccessExtension({ authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
       new MessageValidationExtension(metrics, socketLog),
       new PresenceExtension({
         maxClientIds: config.presenceMaxClientIds,

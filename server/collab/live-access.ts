@@ -10,16 +10,32 @@ import { findShareLinkById } from '../sharing/share-links.queries.ts'
 import type { CollabContext } from './context.ts'
 import { denyConnection } from './deny.ts'
 
+/** A cached role is read again after this long even without an access change heard of. */
+const ROLE_CACHE_MS = 30_000
+const ROLE_CACHE_MAX_DOCUMENTS = 10_000
+
 /**
  * Applies access changes to live connections: after a role change, a removal, a revoked or expired
  * link, or a deleted document, every connection to the document is re-checked at once and ended
  * (permission-denied `not-found`, then closed) or switched to read-only / read-write.
+ *
+ * It also answers "which role does this caller get on connecting?", cached per (caller, document):
+ * a user opens one socket per document and tab, and reconnects after every network blip, each a
+ * document and a membership query otherwise. The same access changes that re-check live
+ * connections forget the document's cached roles first; the expiry bounds what an instance cut
+ * off from those changes (a Redis outage) can miss, as the outage's own re-check does for live sockets.
  */
 export class LiveAccess {
   #hocuspocus: Hocuspocus<CollabContext> | undefined
   readonly #db: Db
   readonly #log: FastifyBaseLogger
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>()
+  /** documentId → caller (authorId) → role and when it was read. */
+  readonly #roles = new Map<string, Map<string, { role: Role; readAt: number }>>()
+  /** documentId → access changes heard of; a read that raced one is not cached. */
+  readonly #changes = new Map<string, number>()
+  /** Times every document was re-checked at once (after a control-channel outage). */
+  #epoch = 0
 
   constructor(db: Db, log: FastifyBaseLogger) {
     this.#db = db
@@ -30,8 +46,39 @@ export class LiveAccess {
     this.#hocuspocus = hocuspocus
   }
 
+  /** The role `caller` gets on connecting to the document, or undefined (unknown or not theirs). */
+  async roleOnConnect(caller: Caller, documentId: string): Promise<Role | undefined> {
+    const key = authorId(caller)
+    const cached = this.#roles.get(documentId)?.get(key)
+    if (cached && Date.now() - cached.readAt < ROLE_CACHE_MS) return cached.role
+    const changesBefore = this.#changes.get(documentId) ?? 0
+    const epochBefore = this.#epoch
+    const readAt = Date.now()
+    const document = await findDocument(this.#db, documentId)
+    const role = document && (await resolveRole(this.#db, caller, document))
+    // Only grants are remembered: a refusal is rare, and a share made a moment later must work.
+    if (!role || (this.#changes.get(documentId) ?? 0) !== changesBefore || this.#epoch !== epochBefore) return role
+    let roles = this.#roles.get(documentId)
+    if (!roles) {
+      if (this.#roles.size >= ROLE_CACHE_MAX_DOCUMENTS) this.#roles.delete(this.#roles.keys().next().value as string)
+      roles = new Map()
+      this.#roles.set(documentId, roles)
+    }
+    roles.set(key, { role, readAt })
+    return role
+  }
+
+  /** Cached roles on the document are stale: an access change was made or heard of. */
+  #forget(documentId: string): void {
+    this.#roles.delete(documentId)
+    this.#changes.set(documentId, (this.#changes.get(documentId) ?? 0) + 1)
+    // The counter only has to outlive reads in flight; an unbounded map of them would not do.
+    if (this.#changes.size > ROLE_CACHE_MAX_DOCUMENTS) this.#changes.delete(this.#changes.keys().next().value as string)
+  }
+
   /** Re-checks every live connection to the document against the database. */
   async refresh(documentId: string): Promise<void> {
+    this.#forget(documentId)
     const live = this.#hocuspocus?.documents.get(documentId)
     if (!live) return
     const document = await findDocument(this.#db, documentId)
@@ -69,6 +116,8 @@ export class LiveAccess {
    * made on other instances meanwhile may never have been heard of here.
    */
   async refreshAll(): Promise<void> {
+    this.#roles.clear()
+    this.#epoch++
     for (const documentId of [...(this.#hocuspocus?.documents.keys() ?? [])]) {
       await this.refresh(documentId).catch((error) => this.#log.error({ err: error, documentId }, 'live access: refresh failed'))
     }
@@ -76,6 +125,7 @@ export class LiveAccess {
 
   /** Closes every live connection to a document (it is being deleted). */
   closeAll(documentId: string): void {
+    this.#forget(documentId)
     const live = this.#hocuspocus?.documents.get(documentId)
     for (const connection of live?.getConnections() ?? []) {
       denyConnection(connection as Connection<CollabContext>, CloseEvents.NotFound.reason, this.#log, { deleted: true })

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http'
 
-/** Hocuspocus v4 wants a Web `Request` for every connection; it reads only its URL and headers. */
+/**
+ * Hocuspocus v4 takes a Web `Request` for every connection and reads only its `url` (for
+ * `requestParameters`) and `headers` (`requestHeaders`) from it. A real `Request` costs an
+ * AbortSignal, two parsed URLs and undici's internal state per socket, held for the socket's life;
+ * this is those two fields and nothing else. The URL stays relative, which Hocuspocus parses
+ * with a plain `URLSearchParams`.
+ */
 export function toWebRequest(req: IncomingMessage): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
@@ -11,11 +17,5 @@ export function toWebRequest(req: IncomingMessage): Request {
       // A header the WHATWG Headers class rejects is of no use to the hooks either.
     }
   }
-  let url: URL
-  try {
-    url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
-  } catch {
-    url = new URL(req.url ?? '/', 'http://localhost')
-  }
-  return new Request(url, { headers })
+  return { url: req.url ?? '/', headers } as unknown as Request
 }

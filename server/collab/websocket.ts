@@ -71,8 +71,9 @@ export function attachWebSockets(
         : bridgeYWebsocket(hocuspocus, ws, req, documentName!, url.searchParams.get('token') ?? '', options.metrics, {
             onAuthenticated: admission.authenticated,
           })
-      // Every line about this socket carries its id (never the URL: it may hold `?token=`).
-      const log = options.log.child({ socketId: socketIdOf(connection), protocol })
+      // Every line about this socket carries its id (never the URL: it may hold `?token=`). The
+      // lines are all debug: below that level no child logger is kept per socket.
+      const log = options.log.level === 'debug' || options.log.level === 'trace' ? options.log.child({ socketId: socketIdOf(connection), protocol }) : options.log
       log.debug({ address }, 'websocket opened')
       guardAuthentication(ws, admission, log)
       options.metrics.connections[protocol] += 1

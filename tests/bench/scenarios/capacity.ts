@@ -44,9 +44,9 @@ export interface CapacityReport {
   ratios: Record<string, number>
 }
 
-async function idle(name: TargetName, sockets: number, documents: number, run: number): Promise<IdleSample> {
+async function idle(name: TargetName, sockets: number, documents: number, run: number, profileDir?: string): Promise<IdleSample> {
   const backgroundCpu = await backgroundLoad(`capacity idle ${name} ${sockets}`)
-  const target = await startTarget(name, { env: CAPACITY_ENV })
+  const target = await startTarget(name, { env: CAPACITY_ENV, profileDir, profileName: `capacity-idle-${sockets}-${name}-${run}` })
   let client: Child | undefined
   try {
     await sleep(1_000) // let start-up work (migrations, first GC) settle before "before"
@@ -74,9 +74,9 @@ async function idle(name: TargetName, sockets: number, documents: number, run: n
   }
 }
 
-async function paced(name: TargetName, options: Options['capacity'], run: number): Promise<PacedSample> {
+async function paced(name: TargetName, options: Options['capacity'], run: number, profileDir?: string): Promise<PacedSample> {
   const backgroundCpu = await backgroundLoad(`capacity paced ${name}`)
-  const target = await startTarget(name, { env: CAPACITY_ENV })
+  const target = await startTarget(name, { env: CAPACITY_ENV, profileDir, profileName: `capacity-paced-${name}-${run}` })
   let client: Child | undefined
   try {
     const args: PacedArgs = {
@@ -128,10 +128,10 @@ export async function runCapacity(options: Options): Promise<CapacityReport> {
     for (const sockets of config.sizes) {
       for (const name of order) {
         const cell = (report.idle[sockets] ??= {})
-        ;(cell[name] ??= []).push(await idle(name, sockets, config.documents, ++run))
+        ;(cell[name] ??= []).push(await idle(name, sockets, config.documents, ++run, options.profileDir))
       }
     }
-    for (const name of order) (report.paced[name] ??= []).push(await paced(name, config, ++run))
+    for (const name of order) (report.paced[name] ??= []).push(await paced(name, config, ++run, options.profileDir))
   }
   const ratio = (ours: number[] | undefined, bare: number[] | undefined) =>
     ours && bare ? median(ours.map((v, i) => v / bare[i]!)) : Number.NaN

@@ -83,13 +83,21 @@ async function admitBenchClients(server: Awaited<ReturnType<typeof ServerModule.
   const { user, accessToken } = (await response.json()) as { user: { id: string }; accessToken: string }
   const { insertDocument } = await load<typeof DocumentQueries>('server/documents/documents.queries.ts')
   const { db } = server.database
+  // Created once per document, as an app creates it once over REST: the capacity scenario's
+  // connect cost must be the server's, not this setup's insert per socket.
+  const created = new Map<string, Promise<unknown>>()
   server.collab.hocuspocus.configuration.extensions.unshift({
     extensionName: 'bench-access',
     async onAuthenticate(data: { token: string; documentName: string }) {
       // Clients of a scenario that signs in real accounts (notifications) keep their own token.
       if (data.token !== 'bench') return
       data.token = accessToken
-      await insertDocument(db, { id: data.documentName, title: data.documentName, ownerId: user.id })
+      let creating = created.get(data.documentName)
+      if (!creating) {
+        creating = insertDocument(db, { id: data.documentName, title: data.documentName, ownerId: user.id })
+        created.set(data.documentName, creating)
+      }
+      await creating
     },
   })
 }
