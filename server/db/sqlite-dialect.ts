@@ -118,25 +118,26 @@ function bind(parameters: readonly unknown[]): SQLInputValue[] {
 }
 
 function wrap(db: DatabaseSync): SqliteDatabase {
-  // Preparing is a measurable share of small queries; the update log reuses a handful of statements.
-  const statements = new Map<string, StatementSync>()
+  // Preparing is a measurable share of small queries; the update log reuses a handful of
+  // statements. Whether one returns rows is asked on every execution (Kysely's SQLite driver),
+  // and `columns()` builds its column list each time: kept with the statement.
+  const statements = new Map<string, { statement: StatementSync; reader: boolean }>()
   const prepare = (sql: string) => {
-    let statement = statements.get(sql)
-    if (!statement) {
-      statement = db.prepare(sql)
+    let prepared = statements.get(sql)
+    if (!prepared) {
+      const statement = db.prepare(sql)
+      prepared = { statement, reader: statement.columns().length > 0 }
       if (statements.size >= 256) statements.delete(statements.keys().next().value as string)
-      statements.set(sql, statement)
+      statements.set(sql, prepared)
     }
-    return statement
+    return prepared
   }
   return {
     close: () => db.close(),
     prepare(sql) {
-      const statement = prepare(sql)
+      const { statement, reader } = prepare(sql)
       return {
-        get reader() {
-          return statement.columns().length > 0
-        },
+        reader,
         all: (parameters) => statement.all(...bind(parameters)),
         run: (parameters) => {
           const { changes, lastInsertRowid } = statement.run(...bind(parameters))
