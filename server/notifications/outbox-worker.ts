@@ -29,8 +29,10 @@ export interface OutboxWorkerOptions {
   maxAttempts: number
   /** Between polls when there was nothing (or little) to do. */
   pollIntervalMs?: number
-  /** Rows claimed, and sent concurrently, per poll. */
+  /** Rows claimed per poll. */
   batchSize?: number
+  /** Sends in flight at once, each started in a turn of the event loop of its own. */
+  concurrency?: number
   /** How long a claim holds: well above the slowest send (webhooks time out after 10 s). */
   leaseMs?: number
   /** First retry delay; each further one doubles, up to `retryMaxMs`, with ±20 % jitter. */
@@ -43,6 +45,7 @@ export interface OutboxWorkerOptions {
 export const outboxWorkerDefaults = {
   pollIntervalMs: 2_000,
   batchSize: 20,
+  concurrency: 4,
   leaseMs: 60_000,
   retryBaseMs: 5_000,
   retryMaxMs: 3_600_000,
@@ -125,8 +128,27 @@ export class OutboxWorker {
       limit: batchSize,
       leaseMs,
     })
-    await Promise.all(rows.map((row) => this.#deliver(row)))
+    await this.#deliverPaced(rows)
     return rows.length
+  }
+
+  /**
+   * Sends run on the event loop that also serves the sockets: starting a whole batch at once
+   * (signing, `fetch` setup, then an UPDATE per row, SQLite's synchronously) held it for
+   * 20–130 ms after a store with 20 webhooks, which typing clients felt as fan-out stalls. A few
+   * sends at a time, each started after the loop had a turn, keep every block short; the network
+   * waits still overlap.
+   */
+  async #deliverPaced(rows: OutboxRow[]): Promise<void> {
+    let next = 0
+    const lane = async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!
+        await new Promise((resolve) => setImmediate(resolve))
+        await this.#deliver(row)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.#options.concurrency, rows.length) }, lane))
   }
 
   #schedule(delayMs: number): void {
