@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { defer } from '../helpers/cleanup.ts'
-import type { TestUser } from '../helpers/api.ts'
+import { api, type TestUser } from '../helpers/api.ts'
+import type { TestServer } from '../helpers/server.ts'
 
 /**
  * Flags for a headless Chromium in a container: no sandbox (root), no GPU, /tmp instead of a small
@@ -22,7 +23,7 @@ const CHROMIUM_ARGS = [
   '--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider',
 ]
 
-/** Launches the provisioned Chromium (tests/setup/chromium.ts); closed when the file's tests end. */
+/** Launches the provisioned Chromium (tests/setup/chromium.ts). */
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: inject('chromiumPath'),
@@ -84,4 +85,45 @@ export async function saveScreenshot(page: Page, name: string, databaseKind: str
   if (databaseKind !== 'sqlite') return
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) })
+}
+
+/** One Chromium for a test file: launched before its tests, closed after them. Call at the top level. */
+export function useBrowser(): () => Browser {
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+  return () => {
+    if (!browser) throw new Error('the browser is launched in beforeAll: use it inside a test')
+    return browser
+  }
+}
+
+/** For what a person would see within seconds (generous: CI runs on two busy cores). */
+export const SOON = { timeout: 30_000 }
+
+/** A document's editor, named after its title. */
+export const editorOf = (page: Page, title = 'Untitled document') => page.getByRole('textbox', { name: `${title} content` })
+
+/** Creates a document with "New document", waits until it is saved, and answers its id. */
+export async function createInUi(page: Page): Promise<string> {
+  await page.getByRole('button', { name: 'New document' }).click()
+  await page.waitForURL(/#\/d\//)
+  await page.getByRole('status').getByText('Saved').waitFor()
+  return decodeURIComponent(new URL(page.url()).hash.replace('#/d/', ''))
+}
+
+/** Types at the end of the document's editor, as a person clicking into it would. */
+export async function typeAtEnd(page: Page, text: string, title?: string): Promise<void> {
+  await editorOf(page, title).click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.type(text)
+}
+
+/** The document's plain text as the server has it. */
+export async function serverText(server: TestServer, token: string, id: string): Promise<string> {
+  return (await api(server, 'GET', `/documents/${id}/content?format=text`, { token })).body.toString()
 }

@@ -1,22 +1,15 @@
-import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { api, createDocument, registerUser, share } from '../helpers/api.ts'
 import { describeEachDatabase } from '../helpers/databases.ts'
 import { startTestServer } from '../helpers/server.ts'
-import { launchBrowser, openPage, saveScreenshot, signInInUi, signUpInUi } from './browser.ts'
+import { openPage, saveScreenshot, signInInUi, signUpInUi, useBrowser } from './browser.ts'
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
+const browser = useBrowser()
 
 describeEachDatabase('[browser] the web app: accounts and documents', (databases) => {
   it('serves a first screen that signs in or signs up, calls no API while signed out and logs no error', async () => {
     const server = await startTestServer(await databases.create())
-    const { page, errors } = await openPage(browser, server.url)
+    const { page, errors } = await openPage(browser(), server.url)
     const apiCalls: string[] = []
     page.on('request', (request) => {
       if (new URL(request.url()).pathname.startsWith('/api/')) apiCalls.push(request.url())
@@ -52,7 +45,7 @@ describeEachDatabase('[browser] the web app: accounts and documents', (databases
 
   it('signs up, creates, renames and deletes (with confirmation), keeps the session over a reload, signs out', async () => {
     const server = await startTestServer(await databases.create())
-    const { page, errors } = await openPage(browser, server.url)
+    const { page, errors } = await openPage(browser(), server.url)
     const { email, password } = await signUpInUi(page, 'Ada')
 
     await page.getByRole('button', { name: 'New document' }).click()
@@ -93,7 +86,7 @@ describeEachDatabase('[browser] the web app: accounts and documents', (databases
     const shared = await createDocument(server, bob, undefined, 'Shared roadmap')
     await share(server, bob, shared.id, ada, 'viewer')
 
-    const { page, errors } = await openPage(browser, server.url)
+    const { page, errors } = await openPage(browser(), server.url)
     await signInInUi(page, ada)
     const list = page.getByRole('list', { name: 'Documents' })
     await list.getByRole('link', { name: 'Shared roadmap' }).waitFor()

@@ -1,51 +1,22 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { api, registerUser, share } from '../helpers/api.ts'
+import { expect, it } from 'vitest'
+import { registerUser, share } from '../helpers/api.ts'
 import { describeEachDatabase } from '../helpers/databases.ts'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { launchBrowser, openPage, saveScreenshot, signInInUi } from './browser.ts'
+import { startTestServer } from '../helpers/server.ts'
+import { createInUi, editorOf, openPage, saveScreenshot, serverText, signInInUi, SOON, typeAtEnd, useBrowser } from './browser.ts'
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
-
-const SOON = { timeout: 30_000 }
-
-const editorOf = (page: Page) => page.getByRole('textbox', { name: 'Untitled document content' })
-
-async function serverText(server: TestServer, token: string, id: string): Promise<string> {
-  return (await api(server, 'GET', `/documents/${id}/content?format=text`, { token })).body.toString()
-}
-
-/** Signs in, creates a document with "New document" and answers its id. */
-async function createInUi(page: Page): Promise<string> {
-  await page.getByRole('button', { name: 'New document' }).click()
-  await page.waitForURL(/#\/d\//)
-  await page.getByRole('status').getByText('Saved').waitFor()
-  return decodeURIComponent(new URL(page.url()).hash.replace('#/d/', ''))
-}
-
-async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await editorOf(page).click()
-  await page.keyboard.press('Control+End')
-  await page.keyboard.type(text)
-}
+const browser = useBrowser()
 
 describeEachDatabase('[browser] the web app: live editor', (databases) => {
   it('two people type in one document and see each other’s text, carets and avatars; a viewer only reads', async () => {
     const server = await startTestServer(await databases.create())
     const [ada, bob, cy] = await Promise.all(['Ada', 'Bob', 'Cy'].map((name) => registerUser(server, name)))
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await signInInUi(a.page, ada!)
     const id = await createInUi(a.page)
     await share(server, ada!, id, bob!, 'editor')
     await share(server, ada!, id, cy!, 'viewer')
 
-    const b = await openPage(browser, server.url)
+    const b = await openPage(browser(), server.url)
     // A document link opened while signed out asks to sign in, then opens that document.
     await signInInUi(b.page, bob!, `/#/d/${id}`)
     await b.page.getByRole('status').getByText('Saved').waitFor()
@@ -65,7 +36,7 @@ describeEachDatabase('[browser] the web app: live editor', (databases) => {
     await saveScreenshot(a.page, 'editor', databases.kind)
     await expect.poll(() => serverText(server, ada!.accessToken, id), SOON).toBe('Hello from Ada. And Bob.')
 
-    const c = await openPage(browser, server.url)
+    const c = await openPage(browser(), server.url)
     await signInInUi(c.page, cy!, `/#/d/${id}`)
     const viewerEditor = editorOf(c.page)
     await expect.poll(() => viewerEditor.textContent(), SOON).toContain('Hello from Ada. And Bob.')
@@ -85,11 +56,11 @@ describeEachDatabase('[browser] the web app: live editor', (databases) => {
   it('keeps edits made offline and merges them when the browser is back online', async () => {
     const server = await startTestServer(await databases.create())
     const [ada, bob] = await Promise.all(['Ada', 'Bob'].map((name) => registerUser(server, name)))
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await signInInUi(a.page, ada!)
     const id = await createInUi(a.page)
     await share(server, ada!, id, bob!, 'editor')
-    const b = await openPage(browser, server.url)
+    const b = await openPage(browser(), server.url)
     await signInInUi(b.page, bob!, `/#/d/${id}`)
     await typeAtEnd(a.page, 'Start.')
     await expect.poll(() => editorOf(b.page).textContent(), SOON).toContain('Start.')

@@ -1,33 +1,10 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { api, registerUser, share, type TestUser } from '../helpers/api.ts'
 import { describeEachDatabase } from '../helpers/databases.ts'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { launchBrowser, openPage, saveScreenshot, signInInUi } from './browser.ts'
+import { createInUi, editorOf, openPage, saveScreenshot, signInInUi, SOON, typeAtEnd, useBrowser } from './browser.ts'
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
-
-const SOON = { timeout: 30_000 }
-const editorOf = (page: Page) => page.getByRole('textbox', { name: 'Untitled document content' })
-
-async function createInUi(page: Page): Promise<string> {
-  await page.getByRole('button', { name: 'New document' }).click()
-  await page.waitForURL(/#\/d\//)
-  await page.getByRole('status').getByText('Saved').waitFor()
-  return decodeURIComponent(new URL(page.url()).hash.replace('#/d/', ''))
-}
-
-async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await editorOf(page).click()
-  await page.keyboard.press('Control+End')
-  await page.keyboard.type(text)
-}
+const browser = useBrowser()
 
 /** The text of the newest stored version (the history lists stored versions only). */
 async function storedText(server: TestServer, user: TestUser, id: string): Promise<string> {
@@ -40,11 +17,11 @@ describeEachDatabase('[browser] the web app: history', (databases) => {
   it('lists editing sessions, previews and compares an old one, names it, and restores it for everyone', async () => {
     const server = await startTestServer(await databases.create())
     const [ada, bob] = await Promise.all(['Ada', 'Bob'].map((name) => registerUser(server, name)))
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await signInInUi(a.page, ada!)
     const id = await createInUi(a.page)
     await share(server, ada!, id, bob!, 'editor')
-    const b = await openPage(browser, server.url)
+    const b = await openPage(browser(), server.url)
     await signInInUi(b.page, bob!, `/#/d/${id}`)
 
     await typeAtEnd(a.page, 'First draft.')
@@ -84,14 +61,14 @@ describeEachDatabase('[browser] the web app: history', (databases) => {
   it('a viewer sees the history but cannot name or restore', async () => {
     const server = await startTestServer(await databases.create())
     const [ada, cy] = await Promise.all(['Ada', 'Cy'].map((name) => registerUser(server, name)))
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await signInInUi(a.page, ada!)
     const id = await createInUi(a.page)
     await typeAtEnd(a.page, 'Only Ada writes.')
     await expect.poll(() => storedText(server, ada!, id), SOON).toBe('Only Ada writes.')
     await share(server, ada!, id, cy!, 'viewer')
 
-    const c = await openPage(browser, server.url)
+    const c = await openPage(browser(), server.url)
     await signInInUi(c.page, cy!, `/#/d/${id}`)
     await c.page.getByRole('button', { name: 'History' }).click()
     const history = c.page.getByRole('dialog', { name: 'History' })

@@ -1,26 +1,10 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { api, createDocument, registerUser, share } from '../helpers/api.ts'
 import { describeEachDatabase } from '../helpers/databases.ts'
 import { startTestServer } from '../helpers/server.ts'
-import { launchBrowser, openPage, saveScreenshot, signInInUi } from './browser.ts'
+import { openPage, saveScreenshot, signInInUi, SOON, typeAtEnd, useBrowser } from './browser.ts'
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
-
-const SOON = { timeout: 30_000 }
-
-async function typeAtEnd(page: Page, title: string, text: string): Promise<void> {
-  const editor = page.getByRole('textbox', { name: `${title} content` })
-  await editor.click()
-  await page.keyboard.press('Control+End')
-  await page.keyboard.type(text)
-}
+const browser = useBrowser()
 
 describeEachDatabase('[browser] the web app: inbox', (databases) => {
   it('the bell counts another person’s edits live; marking read (one, or all) brings it down; items open the document', async () => {
@@ -31,13 +15,13 @@ describeEachDatabase('[browser] the web app: inbox', (databases) => {
     await share(server, ada!, plan.id, bob!, 'editor')
     await share(server, ada!, notes.id, bob!, 'editor')
 
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await signInInUi(a.page, ada!)
     await a.page.getByRole('button', { name: 'Notifications, no unread' }).waitFor()
 
-    const b = await openPage(browser, server.url)
+    const b = await openPage(browser(), server.url)
     await signInInUi(b.page, bob!, `/#/d/${plan.id}`)
-    await typeAtEnd(b.page, 'Plan', 'Bob was here.')
+    await typeAtEnd(b.page, 'Bob was here.', 'Plan')
     // Live: Ada's page never reloads.
     await a.page.getByRole('button', { name: 'Notifications, 1 unread' }).waitFor(SOON)
 
@@ -51,9 +35,9 @@ describeEachDatabase('[browser] the web app: inbox', (databases) => {
 
     // Two documents edited: two unread; "Mark all read" clears both.
     await b.page.goto(`/#/d/${notes.id}`)
-    await typeAtEnd(b.page, 'Notes', 'More from Bob.')
+    await typeAtEnd(b.page, 'More from Bob.', 'Notes')
     await b.page.goto(`/#/d/${plan.id}`)
-    await typeAtEnd(b.page, 'Plan', ' Again.')
+    await typeAtEnd(b.page, ' Again.', 'Plan')
     await a.page.getByRole('button', { name: 'Notifications, 2 unread' }).waitFor(SOON)
     await inbox.getByRole('listitem', { name: 'Bob edited “Notes”' }).waitFor()
     await inbox.getByRole('button', { name: 'Mark all read' }).click()

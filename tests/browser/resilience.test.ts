@@ -1,20 +1,12 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { expect, it } from 'vitest'
 import { api, createDocument, registerUser } from '../helpers/api.ts'
 import { createClerkTestIssuer } from '../helpers/clerk.ts'
 import { describeEachDatabase } from '../helpers/databases.ts'
 import { startTestServer } from '../helpers/server.ts'
-import { launchBrowser, openPage, saveScreenshot, signInInUi } from './browser.ts'
+import { openPage, saveScreenshot, signInInUi, SOON, useBrowser } from './browser.ts'
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
-
-const SOON = { timeout: 30_000 }
+const browser = useBrowser()
 
 const storedSession = (page: Page) =>
   page.evaluate(() => JSON.parse(localStorage.getItem('collab.session') ?? 'null') as { accessToken: string; refreshToken: string } | null)
@@ -26,7 +18,7 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
   it('says clearly when the server is unreachable, a document is missing, or the session has ended', async () => {
     const server = await startTestServer(await databases.create())
     const ada = await registerUser(server, 'Ada')
-    const { page, context } = await openPage(browser, server.url)
+    const { page, context } = await openPage(browser(), server.url)
     await signInInUi(page, ada)
 
     await context.setOffline(true)
@@ -52,7 +44,7 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
     const server = await startTestServer(await databases.create(), { ACCESS_TOKEN_TTL_SECONDS: '10' })
     const ada = await registerUser(server, 'Ada')
     const doc = await createDocument(server, ada, undefined, 'Long session')
-    const { page, errors } = await openPage(browser, server.url)
+    const { page, errors } = await openPage(browser(), server.url)
     await signInInUi(page, ada, `/#/d/${doc.id}`)
     const editor = page.getByRole('textbox', { name: 'Long session content' })
     await editor.click()
@@ -78,7 +70,7 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
     const server = await startTestServer(await databases.create())
     const ada = await registerUser(server, 'Ada')
     await createDocument(server, ada, undefined, 'Draft')
-    const { page, errors } = await openPage(browser, server.url)
+    const { page, errors } = await openPage(browser(), server.url)
     await signInInUi(page, ada)
 
     const renameButton = page.getByRole('button', { name: 'Rename Draft' })
@@ -110,7 +102,7 @@ describeEachDatabase('[browser] the web app: errors, tokens and keyboard', (data
   it('in Clerk mode, the first screen points to Clerk’s own sign-in and calls no API', async () => {
     const issuer = await createClerkTestIssuer()
     const server = await startTestServer(await databases.create(), issuer.env)
-    const { page, errors } = await openPage(browser, server.url)
+    const { page, errors } = await openPage(browser(), server.url)
     const apiCalls: string[] = []
     page.on('request', (request) => {
       if (new URL(request.url()).pathname.startsWith('/api/')) apiCalls.push(request.url())

@@ -1,43 +1,16 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { api, registerUser } from '../helpers/api.ts'
 import { describeEachDatabase } from '../helpers/databases.ts'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { launchBrowser, openPage, saveScreenshot, signInInUi } from './browser.ts'
+import { startTestServer } from '../helpers/server.ts'
+import { createInUi, editorOf, openPage, saveScreenshot, serverText, signInInUi, SOON, typeAtEnd, useBrowser } from './browser.ts'
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
-
-const SOON = { timeout: 30_000 }
-const editorOf = (page: Page) => page.getByRole('textbox', { name: 'Untitled document content' })
-
-async function serverText(server: TestServer, token: string, id: string): Promise<string> {
-  return (await api(server, 'GET', `/documents/${id}/content?format=text`, { token })).body.toString()
-}
-
-async function createInUi(page: Page): Promise<string> {
-  await page.getByRole('button', { name: 'New document' }).click()
-  await page.waitForURL(/#\/d\//)
-  await page.getByRole('status').getByText('Saved').waitFor()
-  return decodeURIComponent(new URL(page.url()).hash.replace('#/d/', ''))
-}
-
-async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await editorOf(page).click()
-  await page.keyboard.press('Control+End')
-  await page.keyboard.type(text)
-}
+const browser = useBrowser()
 
 describeEachDatabase('[browser] the web app: sharing', (databases) => {
   it('the owner invites an account by email (editor at once), changes the role and removes them', async () => {
     const server = await startTestServer(await databases.create())
     const [ada, bob] = await Promise.all(['Ada', 'Bob'].map((name) => registerUser(server, name)))
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await signInInUi(a.page, ada!)
     const id = await createInUi(a.page)
 
@@ -52,7 +25,7 @@ describeEachDatabase('[browser] the web app: sharing', (databases) => {
     await saveScreenshot(a.page, 'share', databases.kind)
 
     // Bob is an editor at once: the document is in his list and he can type.
-    const b = await openPage(browser, server.url)
+    const b = await openPage(browser(), server.url)
     await signInInUi(b.page, bob!)
     await b.page.getByRole('link', { name: 'Untitled document' }).click()
     await typeAtEnd(b.page, 'Bob writes.')
@@ -72,7 +45,7 @@ describeEachDatabase('[browser] the web app: sharing', (databases) => {
   it('share links open the document without an account: an editor link edits, a viewer link reads, revoking closes it', async () => {
     const server = await startTestServer(await databases.create())
     const ada = await registerUser(server, 'Ada')
-    const a = await openPage(browser, server.url)
+    const a = await openPage(browser(), server.url)
     await a.context.grantPermissions(['clipboard-read', 'clipboard-write'])
     await signInInUi(a.page, ada)
     const id = await createInUi(a.page)
@@ -95,7 +68,7 @@ describeEachDatabase('[browser] the web app: sharing', (databases) => {
     const viewerLink = await createLink('Viewer', '7 days', editorLink)
 
     // A fresh context with no account at all.
-    const guest = await openPage(browser, server.url)
+    const guest = await openPage(browser(), server.url)
     await guest.page.goto(editorLink)
     await expect.poll(() => editorOf(guest.page).textContent(), SOON).toContain('Shared text.')
     expect(await guest.page.getByRole('button', { name: 'Sign out' }).count()).toBe(0)
@@ -104,7 +77,7 @@ describeEachDatabase('[browser] the web app: sharing', (databases) => {
     // The guest shows up as a guest in the owner's presence row.
     await a.page.getByRole('list', { name: 'People here' }).getByRole('listitem', { name: 'Guest' }).waitFor()
 
-    const reader = await openPage(browser, server.url)
+    const reader = await openPage(browser(), server.url)
     await reader.page.goto(viewerLink)
     await expect.poll(() => editorOf(reader.page).textContent(), SOON).toContain('Guest edit.')
     expect(await editorOf(reader.page).getAttribute('contenteditable')).toBe('false')

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { constants as fsConstants, rmSync } from 'node:fs'
-import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createConnection } from 'mysql2/promise'
+import { EXTRA_BIN_DIRS, findExecutable, findOrInstall } from './system-binaries.ts'
 
 /**
  * A throwaway MariaDB server started from the local `mariadbd` binary for the test run: its own
@@ -21,43 +22,12 @@ export interface PrivateMariadb {
   stop(timeoutMs?: number): Promise<void>
 }
 
-/** Where Debian and most distributions put the server binaries, besides PATH. */
-const EXTRA_BIN_DIRS = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']
 const START_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 15_000
 const TEST_USER = 'collab'
 const TEST_PASSWORD = 'collab'
 /** A unix socket path longer than this fails to bind (sun_path is 108 bytes on Linux). */
 const MAX_SOCKET_PATH = 100
-
-/** The first executable named like one of `names` in PATH or the usual sbin/bin folders. */
-export async function findExecutable(...names: string[]): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_BIN_DIRS]
-  for (const name of names) {
-    for (const dir of dirs) {
-      const candidate = join(dir, name)
-      try {
-        await access(candidate, fsConstants.X_OK)
-        return candidate
-      } catch {
-        // not here; keep looking
-      }
-    }
-  }
-  return undefined
-}
-
-/** Runs a command with its output on our stderr (so apt progress shows up in the test log). */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', process.stderr, process.stderr], env })
-    child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve()
-      else reject(new Error(`${command} ${args.join(' ')} failed with ${signal ?? `exit code ${code}`}`))
-    })
-  })
-}
 
 /** Runs a command quietly; its combined output goes into the error when it fails. */
 function runQuiet(command: string, args: string[]): Promise<void> {
@@ -90,27 +60,12 @@ const HOW_TO_GET_MYSQL =
  * Throws with instructions when there is still no server binary.
  */
 export async function ensureMariadbBinaries(): Promise<{ mariadbd: string; installDb: string }> {
-  let mariadbd = await findExecutable('mariadbd', 'mysqld')
-  let installNote = 'it could not be installed (installing needs root and apt-get)'
-  if (!mariadbd && process.getuid?.() === 0 && (await findExecutable('apt-get'))) {
-    installNote = 'installing mariadb-server with apt-get did not provide it'
-    const started = Date.now()
-    process.stderr.write('[mysql setup] mariadbd not found; installing mariadb-server with apt-get…\n')
-    try {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-      // Wait for a concurrent apt/dpkg (another test run installing the same package) instead of failing.
-      const lock = ['-o', 'DPkg::Lock::Timeout=300']
-      await run('apt-get', [...lock, 'update'], env)
-      await run('apt-get', [...lock, 'install', '-y', 'mariadb-server'], env)
-    } catch (error) {
-      throw new Error(
-        `Installing mariadb-server with apt-get failed: ${(error as Error).message}\n${HOW_TO_GET_MYSQL}`,
-        { cause: error },
-      )
-    }
-    process.stderr.write(`[mysql setup] mariadb-server installed in ${elapsed(started)}\n`)
-    mariadbd = await findExecutable('mariadbd', 'mysqld')
-  }
+  const { path: mariadbd, note: installNote } = await findOrInstall({
+    label: 'mysql',
+    names: ['mariadbd', 'mysqld'],
+    packages: ['mariadb-server'],
+    howTo: HOW_TO_GET_MYSQL,
+  })
   if (!mariadbd) {
     throw new Error(
       'The MySQL test suite needs a MySQL/MariaDB server, but no `mariadbd` binary was found ' +

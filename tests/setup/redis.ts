@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { findExecutable, freePort, redactUrl } from './mariadb.ts'
+import { freePort, redactUrl } from './mariadb.ts'
+import { findOrInstall } from './system-binaries.ts'
 
 /**
  * A throwaway Redis started from the local `redis-server` binary: its own port on 127.0.0.1, no
@@ -40,42 +41,18 @@ export const HOW_TO_GET_REDIS =
   '`apt-get install --no-install-recommends redis-server`; nothing needs to be running, the tests ' +
   'start their own server). The Redis outage tests always start their own from the local binary.'
 
-/** Runs a command with its output on our stderr (so apt progress shows up in the test log). */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', process.stderr, process.stderr], env })
-    child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve()
-      else reject(new Error(`${command} ${args.join(' ')} failed with ${signal ?? `exit code ${code}`}`))
-    })
-  })
-}
-
 /**
  * Finds `redis-server`; when it is missing and we are root, installs it with apt (the Debian
  * package cannot start its service without systemd, so this only adds the binary). Throws with
  * instructions when there is still no binary.
  */
 export async function ensureRedisBinary(): Promise<string> {
-  let binary = await findExecutable('redis-server')
-  let installNote = 'it could not be installed (installing needs root and apt-get)'
-  if (!binary && process.getuid?.() === 0 && (await findExecutable('apt-get'))) {
-    installNote = 'installing redis-server with apt-get did not provide it'
-    process.stderr.write('[redis setup] redis-server not found; installing it with apt-get…\n')
-    try {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-      // Wait for a concurrent apt/dpkg (another test run installing a package) instead of failing.
-      const lock = ['-o', 'DPkg::Lock::Timeout=300']
-      await run('apt-get', [...lock, 'update'], env)
-      await run('apt-get', [...lock, 'install', '-y', '--no-install-recommends', 'redis-server'], env)
-    } catch (error) {
-      throw new Error(`Installing redis-server with apt-get failed: ${(error as Error).message}\n${HOW_TO_GET_REDIS}`, {
-        cause: error,
-      })
-    }
-    binary = await findExecutable('redis-server')
-  }
+  const { path: binary, note: installNote } = await findOrInstall({
+    label: 'redis',
+    names: ['redis-server'],
+    packages: ['--no-install-recommends', 'redis-server'],
+    howTo: HOW_TO_GET_REDIS,
+  })
   if (!binary) {
     throw new Error(`No \`redis-server\` binary was found (PATH and the usual sbin/bin folders), and ${installNote}. ${HOW_TO_GET_REDIS}`)
   }

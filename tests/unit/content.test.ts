@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { docToJson, docToText, docToYjs, inferRootKind } from '../../server/documents/content.ts'
+import { element, text } from '../helpers/yxml.ts'
 
 /** What the server holds: a document rebuilt from the binary state, every root still untyped. */
 function serverCopy(source: Y.Doc, options?: { gc?: boolean }): Y.Doc {
   const doc = new Y.Doc(options)
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(source))
   return doc
-}
-
-function element(
-  nodeName: string,
-  attrs: Record<string, unknown>,
-  children: Array<Y.XmlElement | Y.XmlText>,
-) {
-  const node = new Y.XmlElement(nodeName)
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value as string)
-  node.insert(0, children)
-  return node
-}
-
-function text(...runs: Array<[string, Record<string, unknown>?]>): Y.XmlText {
-  const node = new Y.XmlText()
-  node.applyDelta(runs.map(([insert, attributes]) => (attributes ? { insert, attributes } : { insert })))
-  return node
 }
 
 /** A ProseMirror document the way y-prosemirror stores it: marks are attributes holding the mark's attrs. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { docToJson } from '../../server/documents/content.ts'
 import { revertUpdate } from '../../server/versions/restore.ts'
+import { element, text } from '../helpers/yxml.ts'
 
 /** What the server holds: a garbage-collected document rebuilt from updates, every root untyped. */
 function serverCopy(source: Y.Doc): Y.Doc {
@@ -33,19 +34,6 @@ function restoreAfter(version: (doc: Y.Doc) => void, edit: (doc: Y.Doc) => void)
   Y.applyUpdate(server, revert)
   Y.applyUpdate(client, revert)
   return { server, client, expected, revert }
-}
-
-function element(nodeName: string, attrs: Record<string, unknown>, children: Array<Y.XmlElement | Y.XmlText>) {
-  const node = new Y.XmlElement(nodeName)
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value as string)
-  node.insert(0, children)
-  return node
-}
-
-function text(...runs: Array<[string, Record<string, unknown>?]>): Y.XmlText {
-  const node = new Y.XmlText()
-  node.applyDelta(runs.map(([insert, attributes]) => (attributes ? { insert, attributes } : { insert })))
-  return node
 }
 
 /** A Tiptap (StarterKit) document as y-prosemirror stores it: marks are formatting attributes. */

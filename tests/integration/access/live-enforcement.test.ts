@@ -2,6 +2,7 @@ import { expect, it } from 'vitest'
 import { api, createDocument, createShareLink, registerUser, share } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket, type HocuspocusClient, type YWebsocketClient } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
+import { within } from '../../helpers/live-checks.ts'
 import { startTestServer, type TestServer } from '../../helpers/server.ts'
 
 // "Within a second": these fail only by timeout.
@@ -19,18 +20,6 @@ function ywsClosed(client: YWebsocketClient): Promise<number> {
 
 function serverText(server: TestServer, id: string): string | undefined {
   return server.collab.hocuspocus.documents.get(id)?.getText('default').toString()
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 async function setup(databases: { create(): Promise<TestServer['config']['database']> }) {
@@ -57,10 +46,10 @@ describeEachDatabase('live enforcement', (databases) => {
     )
 
     expect((await api(server, 'DELETE', `/documents/live/collaborators/${member.id}`, { token: owner.accessToken })).status).toBe(204)
-    const [hpReason, ywsCode] = await withTimeout(Promise.all(closes), 1_000, 'closing the revoked connections')
+    const [hpReason, ywsCode] = await within(Promise.all(closes), 1_000, 'closing the revoked connections')
     expect(hpReason).toBe('not-found')
     expect(ywsCode).toBe(4404)
-    expect(await withTimeout(denied, 1_000, 'permission-denied reaching the provider')).toBe('not-found')
+    expect(await within(denied, 1_000, 'permission-denied reaching the provider')).toBe('not-found')
 
     // Nothing they type afterwards reaches the document; the owner's connection is untouched.
     hp.doc.getText('default').insert(0, 'after revoke')
@@ -142,7 +131,7 @@ describeEachDatabase('live enforcement', (databases) => {
 
     const closes = [hpClosed(hp), ywsClosed(yws)]
     expect((await api(server, 'DELETE', `/documents/live/share-links/${link.id}`, { token: owner.accessToken })).status).toBe(204)
-    const [reason, code] = await withTimeout(Promise.all(closes), 1_000, 'closing the link connections')
+    const [reason, code] = await within(Promise.all(closes), 1_000, 'closing the link connections')
     expect(reason).toBe('not-found')
     expect(code).toBe(4404)
     expect((await api(server, 'GET', '/documents/live', { token: link.token })).status).toBe(401)
@@ -153,7 +142,7 @@ describeEachDatabase('live enforcement', (databases) => {
     const link = await createShareLink(server, owner, 'live', 'viewer', new Date(Date.now() + 1_500).toISOString())
     const yws = connectYWebsocket(server, 'live', { token: link.token })
     await yws.synced
-    expect(await withTimeout(ywsClosed(yws), 4_000, 'closing at expiry')).toBe(4404)
+    expect(await within(ywsClosed(yws), 4_000, 'closing at expiry')).toBe(4404)
   })
 
   it('records the real author of every edit in the update log', async () => {

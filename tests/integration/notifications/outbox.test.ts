@@ -30,6 +30,19 @@ describe('retry backoff', () => {
 })
 
 describeEachDatabase('outbox worker', (databases) => {
+  it('keeps at most 4 sends in flight, whatever the batch (the sync loop is shared with them)', async () => {
+    const receiver = await startWebhookReceiver()
+    receiver.answer('hang')
+    const server = await startDeliveryServer(await databases.create(), webhookEnv(receiver))
+    const owner = await registerUser(server, 'Owner')
+    for (let i = 0; i < 12; i++) await createDocument(server, owner, `held-${i}`)
+    expect((await outboxRows(server.database.db, 'webhook')).length).toBe(12)
+    await expect.poll(() => receiver.requests.length).toBe(4)
+    // None of the four answers: nothing else leaves meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(receiver.requests.length).toBe(4)
+  })
+
   it('two servers on one database never send a row twice', async () => {
     const database = await databases.create()
     const receiver = await startWebhookReceiver()

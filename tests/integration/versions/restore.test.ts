@@ -6,6 +6,7 @@ import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { replayJson } from '../../helpers/log.ts'
 import { startTestServer, type TestServer } from '../../helpers/server.ts'
+import { element, text } from '../../helpers/yxml.ts'
 
 async function rows(server: TestServer, id: string) {
   const found = await server.database.db
@@ -187,19 +188,6 @@ function clientJson(client: { doc: Y.Doc }): Record<string, unknown> {
   } finally {
     copy.destroy()
   }
-}
-
-function element(nodeName: string, attrs: Record<string, unknown>, children: Array<Y.XmlElement | Y.XmlText>) {
-  const node = new Y.XmlElement(nodeName)
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value as string)
-  node.insert(0, children)
-  return node
-}
-
-function text(...runs: Array<[string, Record<string, unknown>?]>): Y.XmlText {
-  const node = new Y.XmlText()
-  node.applyDelta(runs.map(([insert, attributes]) => (attributes ? { insert, attributes } : { insert })))
-  return node
 }
 
 /** A Tiptap (StarterKit) document as y-prosemirror stores it. */
