@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module'
 import { Kysely, MysqlDialect } from 'kysely'
-import { createPool } from 'mysql2'
+import type * as Mysql2 from 'mysql2'
 import type { DatabaseTarget } from '../config/config.ts'
 import type { Database, Db } from './schema.ts'
 import { createSqliteDialect } from './sqlite-dialect.ts'
@@ -10,13 +11,16 @@ export interface DatabaseHandle {
   close(): Promise<void>
 }
 
+// The MySQL driver is loaded by MySQL deployments only (a few MB of heap a SQLite server never uses).
+const loadMysql2 = () => createRequire(import.meta.url)('mysql2') as typeof Mysql2
+
 export function connectDatabase(target: DatabaseTarget, options: { poolSize?: number } = {}): DatabaseHandle {
   const dialect =
     target.kind === 'sqlite'
       ? createSqliteDialect(target.file)
       : new MysqlDialect({
           // Kysely wants the callback pool from 'mysql2', not 'mysql2/promise'.
-          pool: createPool({
+          pool: loadMysql2().createPool({
             uri: target.url,
             connectionLimit: options.poolSize ?? 10,
             supportBigNumbers: true,

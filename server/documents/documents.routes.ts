@@ -26,7 +26,6 @@ import type { ControlChannel } from '../redis/control-channel.ts'
 import { requireDocumentRole } from '../sharing/access.ts'
 import { docToJson, docToText, docToYjs } from './content.ts'
 import { toDocumentDto } from './document-dto.ts'
-import { docToMarkdown } from './markdown.ts'
 import {
   deleteDocument,
   findDocument,
@@ -197,6 +196,8 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
           return reply.type('text/plain; charset=utf-8').send(docToText(doc, request.query.root ?? config.contentTextRoot))
         }
         if (format === 'markdown') {
+          // Loaded on first use: the markdown stack is a few MB no other route needs.
+          const { docToMarkdown } = await import('./markdown.ts')
           return reply.type('text/markdown; charset=utf-8').send(docToMarkdown(doc, request.query.root ?? config.contentTextRoot))
         }
         return reply.type('application/json; charset=utf-8').send(JSON.stringify(docToJson(doc)))

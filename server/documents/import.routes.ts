@@ -70,7 +70,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = asyn
       const { id } = request.params
       const { caller } = await requireDocumentRole(db, request, id, 'editor')
       const format = importFormat(request.query.format, request.headers['content-type'])
-      const content = readImportContent(format, request.body)
+      const content = await readImportContent(format, request.body)
       const root = request.query.root ?? config.contentTextRoot
       try {
         const seq = await applyServerEdit(collab, id, { author: authorId(caller), kind: 'import' }, (live) =>

@@ -3,7 +3,6 @@ import type { ImportFormat } from '../../shared/documents.ts'
 import { ErrorCodes } from '../../shared/errors.ts'
 import { AppError } from '../http/errors.ts'
 import { inferRootKind, type ProsemirrorNode } from './content.ts'
-import { markdownToProsemirror } from './markdown.ts'
 import { InvalidProsemirrorJsonError, parseProsemirrorDoc, prosemirrorToYXml } from './prosemirror-yjs.ts'
 import { RootKindError } from './root-kind.ts'
 
@@ -11,9 +10,13 @@ import { RootKindError } from './root-kind.ts'
 export type ImportContent = { kind: 'text'; text: string } | { kind: 'xml'; doc: ProsemirrorNode }
 
 /** Reads a request body as the content to import; a body that fits no root type is a 400. */
-export function readImportContent(format: ImportFormat, body: unknown): ImportContent {
+export async function readImportContent(format: ImportFormat, body: unknown): Promise<ImportContent> {
   if (body === undefined) throw invalid('body', 'is missing: send text/plain, text/markdown or application/json')
-  if (format === 'markdown') return { kind: 'xml', doc: markdownToProsemirror(body as string) }
+  if (format === 'markdown') {
+    // The markdown stack (prosemirror-markdown, markdown-it) loads on first use, not at start.
+    const { markdownToProsemirror } = await import('./markdown.ts')
+    return { kind: 'xml', doc: markdownToProsemirror(body as string) }
+  }
   if (typeof body === 'string') return { kind: 'text', text: body }
   if (format === 'text') throw invalid('body', 'must be text')
   try {

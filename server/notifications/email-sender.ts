@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import nodemailer from 'nodemailer'
+import { createRequire } from 'node:module'
+import type * as Nodemailer from 'nodemailer'
 import type { Db } from '../db/schema.ts'
 import { composeDigest, type DigestPayload } from './email-digests.ts'
 import type { EmailMessage } from './email-templates.ts'
@@ -34,6 +35,8 @@ export function createEmailSender(options: {
   publicUrl: string
 }): EmailSender {
   const { db, log, from, publicUrl } = options
+  // Loaded when SMTP is configured, not by every server.
+  const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof Nodemailer
   const transport = nodemailer.createTransport({
     url: options.smtpUrl,
     connectionTimeout: emailSenderDefaults.connectionTimeoutMs,

@@ -17,7 +17,6 @@ import { ErrorCodes } from '../../shared/errors.ts'
 import type { Config } from '../config/config.ts'
 import type { Db } from '../db/schema.ts'
 import { docToJson, docToText, docToYjs } from '../documents/content.ts'
-import { docToMarkdown } from '../documents/markdown.ts'
 import { AppError, notFound } from '../http/errors.ts'
 import { decodeCursor, encodeCursor } from '../http/pagination.ts'
 import { requireHistoryRole } from './history-access.ts'
@@ -87,7 +86,7 @@ export const versionsRoutes: FastifyPluginAsyncTypebox<VersionsRoutesOptions> = 
       // Newest checkpoint at or before seq, then the rows up to seq: never a row after it.
       const doc = await replayDocument(db, id, seq)
       try {
-        return sendContent(reply, doc, request.query.format ?? 'json', request.query.root ?? config.contentTextRoot)
+        return await sendContent(reply, doc, request.query.format ?? 'json', request.query.root ?? config.contentTextRoot)
       } finally {
         doc.destroy()
       }
@@ -119,14 +118,16 @@ export const versionsRoutes: FastifyPluginAsyncTypebox<VersionsRoutesOptions> = 
 }
 
 /** Renders a document in one of the content formats; each format is one case. */
-function sendContent(reply: FastifyReply, doc: Y.Doc, format: ContentFormat, root: string): FastifyReply {
+async function sendContent(reply: FastifyReply, doc: Y.Doc, format: ContentFormat, root: string): Promise<FastifyReply> {
   switch (format) {
     case 'json':
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(docToJson(doc)))
     case 'text':
       return reply.type('text/plain; charset=utf-8').send(docToText(doc, root))
-    case 'markdown':
+    case 'markdown': {
+      const { docToMarkdown } = await import('../documents/markdown.ts')
       return reply.type('text/markdown; charset=utf-8').send(docToMarkdown(doc, root))
+    }
     case 'yjs':
       return reply.type('application/octet-stream').send(Buffer.from(docToYjs(doc)))
   }

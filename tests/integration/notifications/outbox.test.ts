@@ -34,9 +34,10 @@ describeEachDatabase('outbox worker', (databases) => {
     const receiver = await startWebhookReceiver()
     receiver.answer('hang')
     const server = await startDeliveryServer(await databases.create(), webhookEnv(receiver))
-    const owner = await registerUser(server, 'Owner')
-    for (let i = 0; i < 12; i++) await createDocument(server, owner, `held-${i}`)
-    expect((await outboxRows(server.database.db, 'webhook')).length).toBe(12)
+    // Twelve rows in one commit, so one poll claims them all (a batch is 20).
+    await server.database.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < 12; i++) await server.delivery.webhookEvents.enqueue(trx, 'document.created', { documentId: `held-${i}` })
+    })
     await expect.poll(() => receiver.requests.length).toBe(4)
     // None of the four answers: nothing else leaves meanwhile.
     await new Promise((resolve) => setTimeout(resolve, 500))
