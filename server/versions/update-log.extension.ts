@@ -7,15 +7,14 @@ import type {
   onStoreDocumentPayload,
 } from '@hocuspocus/server'
 import { isTransactionOrigin, shouldSkipStoreHooks } from '@hocuspocus/server'
-import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import * as Y from 'yjs'
 import { ANONYMOUS, type CollabContext } from '../collab/context.ts'
 import type { Db, UpdateKind } from '../db/schema.ts'
-import { mergeUpdatesBounded } from './merge-updates.ts'
+import { Checkpoints, type LogStats } from './checkpoints.ts'
+import { type PendingEntry, toLogRows } from './log-rows.ts'
 import { applyStoredLog } from './replay.ts'
-import { acquireJobLock, releaseJobLock } from './retention.queries.ts'
-import { appendUpdates, DocumentGoneError, insertCheckpoint, type NewLogEntry, readLog } from './update-log.queries.ts'
+import { appendUpdates, DocumentGoneError, type NewLogEntry, readLog } from './update-log.queries.ts'
 
 export interface UpdateLogOptions {
   db: Db
@@ -46,17 +45,6 @@ export const updateLogDefaults = {
   retryMaxMs: 30_000,
 }
 
-/** Longest a checkpoint write may hold a document's lease should its instance die mid-way. */
-const CHECKPOINT_LEASE_MS = 60_000
-
-interface PendingEntry {
-  update: Uint8Array
-  author: string
-  kind: UpdateKind
-  /** A server-side edit (restore, import, REST update): stored as a row of its own, named if labelled. */
-  own?: { label: string | null; stored: (seq: number) => void; failed: (error: unknown) => void }
-}
-
 /** Rows just appended to a document's log (their transaction has committed). */
 export interface StoredRows {
   documentName: string
@@ -70,12 +58,6 @@ export interface ServerEditRecord {
   label?: string | null
 }
 
-interface LogStats {
-  checkpointBytes: number
-  bytesSinceCheckpoint: number
-  rowsSinceCheckpoint: number
-  checkpointing: boolean
-}
 
 /** What the log has done since start, read by the metrics endpoint at scrape time. */
 export interface UpdateLogTotals {
@@ -101,13 +83,11 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   readonly #options: typeof updateLogDefaults
   readonly #pending = new Map<string, PendingEntry[]>()
   readonly #stats = new Map<string, LogStats>()
+  readonly #checkpoints: Checkpoints
   /** Per-document promise chain: appends for one document never overlap (hooks, retries, shutdown). */
   readonly #queues = new Map<string, Promise<void>>()
   readonly #retries = new Map<string, { timer?: NodeJS.Timeout; attempt: number }>()
-  readonly #background = new Set<Promise<void>>()
   readonly #storedListeners = new Set<(stored: StoredRows) => void>()
-  /** This extension's name in the checkpoint leases. */
-  readonly #checkpointHolder = randomUUID()
   #stopped = false
   /** Plain numbers, so the hot path never allocates for metrics. */
   readonly totals: UpdateLogTotals = { rowsAppended: 0, bytesAppended: 0, storeFailures: 0 }
@@ -124,6 +104,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
       retryBaseMs: options.retryBaseMs ?? updateLogDefaults.retryBaseMs,
       retryMaxMs: options.retryMaxMs ?? updateLogDefaults.retryMaxMs,
     }
+    this.#checkpoints = new Checkpoints(this.#db, this.#log, this.#options)
   }
 
   async onLoadDocument({ documentName, document }: onLoadDocumentPayload<CollabContext>): Promise<void> {
@@ -298,7 +279,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     this.#stopped = true
     for (const { timer } of this.#retries.values()) if (timer) clearTimeout(timer)
     this.#retries.clear()
-    await Promise.allSettled([...this.#background, ...this.#queues.values()])
+    await Promise.allSettled([this.#checkpoints.stop(), ...this.#queues.values()])
   }
 
   async #append(documentName: string): Promise<void> {
@@ -331,7 +312,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     if (stats) {
       stats.bytesSinceCheckpoint += bytes
       stats.rowsSinceCheckpoint += entries.length
-      this.#maybeCheckpoint(documentName, stats)
+      this.#checkpoints.maybeWrite(documentName, stats)
     }
   }
 
@@ -389,116 +370,4 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     this.#retries.delete(documentName)
   }
 
-  #isCheckpointDue(stats: Pick<LogStats, 'checkpointBytes' | 'bytesSinceCheckpoint' | 'rowsSinceCheckpoint'>): boolean {
-    return (
-      stats.bytesSinceCheckpoint > Math.max(stats.checkpointBytes, this.#options.checkpointMinBytes) ||
-      stats.rowsSinceCheckpoint >= this.#options.checkpointMaxRows
-    )
-  }
-
-  #maybeCheckpoint(documentName: string, stats: LogStats): void {
-    if (!this.#isCheckpointDue(stats) || stats.checkpointing || this.#stopped) return
-    stats.checkpointing = true
-    const work = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#writeCheckpoint(documentName, stats))
-      .catch((error) => this.#log.error({ err: error, documentName }, 'update log: checkpoint failed'))
-      .finally(() => {
-        stats.checkpointing = false
-        this.#background.delete(work)
-      })
-    this.#background.add(work)
-  }
-
-  /**
-   * One instance at a time, under a short lease: with several instances appending to one log
-   * (multi-instance mode), each counts only its own rows, and two would otherwise rebuild the same
-   * state at once. What decides is the log as read under the lease, other instances' rows and
-   * checkpoints included: one written a moment ago elsewhere makes this one not due. (A duplicate
-   * would be harmless — `insertCheckpoint` ignores a second one at the same seq — just wasted work.)
-   */
-  async #writeCheckpoint(documentName: string, stats: LogStats): Promise<void> {
-    const lease = `checkpoint:${createHash('sha256').update(documentName).digest('base64url')}`
-    if (!(await acquireJobLock(this.#db, lease, this.#checkpointHolder, CHECKPOINT_LEASE_MS))) return
-    try {
-      await this.#writeCheckpointLeased(documentName, stats)
-    } finally {
-      await releaseJobLock(this.#db, lease, this.#checkpointHolder).catch(() => undefined)
-    }
-  }
-
-  /**
-   * Rebuilds the state from the database rather than encoding the live document: the live one may
-   * hold updates not yet in the log, and a checkpoint must equal the log up to its seq exactly.
-   */
-  async #writeCheckpointLeased(documentName: string, stats: LogStats): Promise<void> {
-    const log = await readLog(this.#db, documentName)
-    const { checkpoint, updates } = log
-    const last = updates.at(-1)
-    if (!last) return
-    const inLog = {
-      checkpointBytes: checkpoint?.data.byteLength ?? 0,
-      bytesSinceCheckpoint: updates.reduce((sum, row) => sum + row.data.byteLength, 0),
-      rowsSinceCheckpoint: updates.length,
-    }
-    if (!this.#isCheckpointDue(inLog)) {
-      Object.assign(stats, inLog)
-      return
-    }
-    const scratch = new Y.Doc()
-    try {
-      applyStoredLog(scratch, log)
-      const state = Y.encodeStateAsUpdate(scratch)
-      await insertCheckpoint(this.#db, documentName, last.seq, state)
-      stats.checkpointBytes = state.byteLength
-      stats.bytesSinceCheckpoint = Math.max(0, stats.bytesSinceCheckpoint - inLog.bytesSinceCheckpoint)
-      stats.rowsSinceCheckpoint = Math.max(0, stats.rowsSinceCheckpoint - updates.length)
-      this.#log.debug(
-        { documentName, seq: last.seq, bytes: state.byteLength },
-        'update log: checkpoint written',
-      )
-    } finally {
-      scratch.destroy()
-    }
-  }
-}
-
-/** Groups consecutive updates of one kind into rows of at most `maxRowBytes` raw bytes, each merged. */
-export function toLogEntries(pending: readonly PendingEntry[], maxRowBytes: number): NewLogEntry[] {
-  return toLogRows(pending, maxRowBytes).entries
-}
-
-/**
- * `toLogEntries`, also saying which row each server-side edit became: such an edit is a row of its
- * own (never merged with its neighbours), so its seq names exactly it.
- */
-function toLogRows(
-  pending: readonly PendingEntry[],
-  maxRowBytes: number,
-): { entries: NewLogEntry[]; owners: [number, PendingEntry][] } {
-  const rows: NewLogEntry[] = []
-  const owners: [number, PendingEntry][] = []
-  let group: PendingEntry[] = []
-  let groupBytes = 0
-  const close = () => {
-    if (group.length === 0) return
-    const first = group[0]!
-    if (first.own) owners.push([rows.length, first])
-    rows.push({
-      data: group.length === 1 ? first.update : mergeUpdatesBounded(group.map((e) => e.update)),
-      kind: first.kind,
-      authors: [...new Set(group.map((e) => e.author))],
-      label: first.own?.label ?? null,
-    })
-    group = []
-    groupBytes = 0
-  }
-  for (const entry of pending) {
-    const separate = entry.own !== undefined || group[0]?.own !== undefined
-    const kindChanges = group.length > 0 && group[0]!.kind !== entry.kind
-    if (separate || kindChanges || (group.length > 0 && groupBytes + entry.update.byteLength > maxRowBytes)) close()
-    group.push(entry)
-    groupBytes += entry.update.byteLength
-  }
-  close()
-  return { entries: rows, owners }
 }

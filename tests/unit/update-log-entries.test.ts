@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { toLogEntries } from '../../server/versions/update-log.extension.ts'
+import { toLogEntries } from '../../server/versions/log-rows.ts'
 import { mergeUpdatesBounded } from '../../server/versions/merge-updates.ts'
 
 function typingUpdates(count: number): Uint8Array[] {
