@@ -44,6 +44,11 @@ export function connectHocuspocus(
   const destroy = () => {
     if (destroyed) return
     destroyed = true
+    // Destroyed mid-reconnect, the provider closes a socket still connecting and removes its own
+    // listeners first; ws then reports the aborted handshake as an 'error' event nobody hears,
+    // which is an uncaught exception. The abort is what we asked for: hear it.
+    const current = (socket as unknown as { webSocket: { on?: (event: 'error', listener: () => void) => void } | null }).webSocket
+    current?.on?.('error', () => undefined)
     provider.destroy()
     socket.destroy()
   }
