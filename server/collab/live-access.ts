@@ -22,8 +22,8 @@ const ROLE_CACHE_MAX_DOCUMENTS = 10_000
  * It also answers "which role does this caller get on connecting?", cached per (caller, document):
  * a user opens one socket per document and tab, and reconnects after every network blip, each a
  * document and a membership query otherwise. The same access changes that re-check live
- * connections forget the document's cached roles first; the expiry bounds what an instance cut
- * off from those changes (a Redis outage) can miss, as the outage's own re-check does for live sockets.
+ * connections forget the document's cached roles first; while the control channel is cut off
+ * (a Redis outage) the cache is not used at all.
  */
 export class LiveAccess {
   #hocuspocus: Hocuspocus<CollabContext> | undefined
@@ -36,6 +36,8 @@ export class LiveAccess {
   readonly #changes = new Map<string, number>()
   /** Times every document was re-checked at once (after a control-channel outage). */
   #epoch = 0
+  /** Whether access changes made elsewhere reach this instance now (see `trustCachedRolesWhile`). */
+  #cacheTrusted: () => boolean = () => true
 
   constructor(db: Db, log: FastifyBaseLogger) {
     this.#db = db
@@ -46,10 +48,20 @@ export class LiveAccess {
     this.#hocuspocus = hocuspocus
   }
 
+  /**
+   * Cached roles are used only while `heard()` says access changes made on other instances reach
+   * this one (the control channel is subscribed); while they may be missed, every connect reads the
+   * database, and the re-check after the outage forgets what was cached before it.
+   */
+  trustCachedRolesWhile(heard: () => boolean): void {
+    this.#cacheTrusted = heard
+  }
+
   /** The role `caller` gets on connecting to the document, or undefined (unknown or not theirs). */
   async roleOnConnect(caller: Caller, documentId: string): Promise<Role | undefined> {
     const key = authorId(caller)
-    const cached = this.#roles.get(documentId)?.get(key)
+    const trusted = this.#cacheTrusted()
+    const cached = trusted ? this.#roles.get(documentId)?.get(key) : undefined
     if (cached && Date.now() - cached.readAt < ROLE_CACHE_MS) return cached.role
     const changesBefore = this.#changes.get(documentId) ?? 0
     const epochBefore = this.#epoch
@@ -57,7 +69,8 @@ export class LiveAccess {
     const document = await findDocument(this.#db, documentId)
     const role = document && (await resolveRole(this.#db, caller, document))
     // Only grants are remembered: a refusal is rare, and a share made a moment later must work.
-    if (!role || (this.#changes.get(documentId) ?? 0) !== changesBefore || this.#epoch !== epochBefore) return role
+    const raced = (this.#changes.get(documentId) ?? 0) !== changesBefore || this.#epoch !== epochBefore
+    if (!role || !trusted || raced) return role
     let roles = this.#roles.get(documentId)
     if (!roles) {
       if (this.#roles.size >= ROLE_CACHE_MAX_DOCUMENTS) this.#roles.delete(this.#roles.keys().next().value as string)

@@ -15,6 +15,8 @@ export function handleControlMessages(
   { collab, sessions, notificationBus }: { collab: Collab; sessions: SessionEvents; notificationBus: NotificationBus },
 ): void {
   control.on('access-changed', ({ documentId }) => collab.liveAccess.refresh(documentId))
+  // Roles remembered on connect stand only while changes made elsewhere are heard of.
+  collab.liveAccess.trustCachedRolesWhile(() => control.subscribed)
   control.on('document-deleted', ({ documentId }) => {
     collab.liveAccess.closeAll(documentId)
     // Updates this instance received but has not stored have no document to go to.

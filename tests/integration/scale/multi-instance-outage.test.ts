@@ -102,4 +102,25 @@ describeEachDatabase('[multi-instance] starting without Redis', (databases) => {
     expect(a.child.exitCode).toBeNull()
     expect(b.child.exitCode).toBeNull()
   })
+  it('while Redis is down, a removal made on A refuses the next connection on B (no remembered role)', async () => {
+    const redis = await startTestRedis()
+    const [a, b] = await startInstances(await databases.create(), { redisUrl: redis.url })
+    const owner = await registerUser(a, 'Owner')
+    const member = await registerUser(a, 'Member')
+    const { id } = await createDocument(a, owner)
+    expect((await api(a, 'PUT', `/documents/${id}/collaborators/${member.id}`, { token: owner.accessToken, body: { role: 'editor' } })).status).toBeLessThan(300)
+    // B admits the member once: its role is remembered there.
+    const first = connectHocuspocus(b, id, { token: member.accessToken })
+    await first.synced
+    first.destroy()
+
+    await redis.kill()
+    // A can't tell B: the control message is lost with Redis.
+    expect((await api(a, 'DELETE', `/documents/${id}/collaborators/${member.id}`, { token: owner.accessToken })).status).toBe(204)
+    const denied = new Promise<string>((resolve) => {
+      const again = connectHocuspocus(b, id, { token: member.accessToken })
+      again.provider.on('authenticationFailed', ({ reason }: { reason: string }) => resolve(reason))
+    })
+    expect(await denied).toBe('not-found')
+  })
 })
