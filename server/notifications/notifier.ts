@@ -16,14 +16,19 @@ export interface NotifierOptions {
   bus: NotificationBus
   /** Queues `notification.created` for each item created; none when absent. */
   webhooks?: WebhookEvents
-  /** Documents whose inbox writes may run at once (each holds a database connection). */
+  /**
+   * Documents whose inbox writes may run at once (each holds a database connection). Default 1:
+   * each pass ends by counting its recipients' unread items, and on MySQL two passes at once each
+   * count without the other's uncommitted items, so the last `unread-count` a stream gets can be
+   * one short (seen in CI). One at a time per process; across instances the race remains.
+   */
   concurrency?: number
   /** Tries of a failed pass over a document's stored rows before they are given up (logged). */
   maxAttempts?: number
   retryDelayMs?: number
 }
 
-export const notifierDefaults = { concurrency: 2, maxAttempts: 5, retryDelayMs: 1_000 }
+export const notifierDefaults = { concurrency: 1, maxAttempts: 5, retryDelayMs: 1_000 }
 
 type Task = (trx: Trx, write: InboxWrite, now: number) => Promise<void>
 
