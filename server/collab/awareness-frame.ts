@@ -9,6 +9,15 @@ export interface AwarenessEntry {
   stateBytes: number
   /** The state is `null`: the client removes this id's presence. */
   removed: boolean
+  /** The state's JSON as sent (a view into the frame, not a copy). */
+  json: Uint8Array
+}
+
+const utf8 = new TextDecoder()
+export interface AwarenessFrame {
+  /** Document name, with the optional `\0sessionId` suffix. */
+  address: string
+  entries: AwarenessEntry[]
 }
 
 // `JSON.stringify(null)`, give or take the whitespace JSON allows around it.
@@ -21,10 +30,10 @@ const LONGEST_NULL = 16
  * Returns undefined for any other frame and for a malformed one. States are not parsed: only
  * their size and whether they are `null` matter here.
  */
-export function readAwarenessFrame(frame: Uint8Array): AwarenessEntry[] | undefined {
+export function readAwarenessFrame(frame: Uint8Array): AwarenessFrame | undefined {
   try {
     const decoder = decoding.createDecoder(frame)
-    decoding.readVarString(decoder)
+    const address = decoding.readVarString(decoder)
     if (decoding.readVarUint(decoder) !== HocuspocusMessage.Awareness) return undefined
     const update = decoding.createDecoder(decoding.readVarUint8Array(decoder))
     const count = decoding.readVarUint(update)
@@ -33,14 +42,14 @@ export function readAwarenessFrame(frame: Uint8Array): AwarenessEntry[] | undefi
       const clientId = decoding.readVarUint(update)
       const clock = decoding.readVarUint(update)
       const state = decoding.readVarUint8Array(update)
-      entries.push({ clientId, clock, stateBytes: state.byteLength, removed: isNullJson(state) })
+      entries.push({ clientId, clock, stateBytes: state.byteLength, removed: isNullJson(state), json: state })
     }
-    return entries
+    return { address, entries }
   } catch {
     return undefined
   }
 }
 
 function isNullJson(bytes: Uint8Array): boolean {
-  return bytes.byteLength <= LONGEST_NULL && new TextDecoder().decode(bytes).trim() === 'null'
+  return bytes.byteLength <= LONGEST_NULL && utf8.decode(bytes).trim() === 'null'
 }

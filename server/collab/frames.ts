@@ -55,6 +55,18 @@ export function readClientFrameHeader(frame: Uint8Array): FrameHeader | undefine
   }
 }
 
+/** The message type after the address, without decoding the address. */
+export function peekType(frame: Uint8Array): number | undefined {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    const addressLength = decoding.readVarUint(decoder)
+    decoder.pos += addressLength
+    return decoding.readVarUint(decoder)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * True for `[address][8 SyncStatus][0]`: Hocuspocus refusing a document update, which it does only
  * for read-only (viewer) connections.

@@ -23,6 +23,7 @@ export interface Collab {
   liveAccess: LiveAccess
   socketSessions: SocketSessions
   metrics: CollabMetrics
+  presence: PresenceExtension
   /** Multi-instance mode (REDIS_URL): document sync and presence across instances. */
   redis?: { connection: RedisConnection; sync: RedisSync; awareness: AwarenessRelay }
 }
@@ -51,6 +52,12 @@ export function createCollab(
     checkIntervalMs: config.sessionCheckIntervalSeconds * 1000,
   })
   const updateLog = new UpdateLogExtension({ db, log: log.child({ module: 'update-log' }) })
+  const presence = new PresenceExtension({
+    maxClientIds: config.presenceMaxClientIds,
+    maxStateBytes: config.presenceMaxStateBytes,
+    metrics,
+    log: log.child({ module: 'presence' }),
+  })
   const hocuspocus = new Hocuspocus<CollabContext>({
     quiet: true,
     debounce: config.storeDebounceMs,
@@ -66,12 +73,7 @@ export function createCollab(
     extensions: [
       new DocumentAccessExtension({ authenticator, liveAccess, sessions: socketSessions, log: socketLog }),
       new MessageValidationExtension(metrics, socketLog),
-      new PresenceExtension({
-        maxClientIds: config.presenceMaxClientIds,
-        maxStateBytes: config.presenceMaxStateBytes,
-        metrics,
-        log: log.child({ module: 'presence' }),
-      }),
+      presence,
       updateLog,
       ...(redis ? [redis.sync, redis.awareness] : []),
     ],
@@ -88,7 +90,7 @@ export function createCollab(
       log: log.child({ module: 'crash-recovery' }),
     })
   }
-  return { hocuspocus, updateLog, liveAccess, socketSessions, metrics, redis }
+  return { hocuspocus, updateLog, liveAccess, socketSessions, metrics, presence, redis }
 }
 
 function multiInstance(connection: RedisConnection, log: FastifyBaseLogger): NonNullable<Collab['redis']> {

@@ -1,7 +1,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { mergeUpdatesBounded } from '../versions/merge-updates.ts'
-import { AuthMessage, HocuspocusMessage, isRefusedUpdateAck } from './frames.ts'
+import { AuthMessage, HocuspocusMessage, isRefusedUpdateAck, peekType } from './frames.ts'
 
 const SYNC_STEP_2 = 1
 const SYNC_UPDATE = 2
@@ -15,18 +15,6 @@ interface ParsedFrame {
   subtype: number | undefined
   /** Offset of the payload after `[address][type][subtype]`. */
   rest: number
-}
-
-/** The message type after the address, without decoding the address. */
-function peekType(frame: Uint8Array): number | undefined {
-  try {
-    const decoder = decoding.createDecoder(frame)
-    const addressLength = decoding.readVarUint(decoder)
-    decoder.pos += addressLength
-    return decoding.readVarUint(decoder)
-  } catch {
-    return undefined
-  }
 }
 
 function parse(frame: Uint8Array): ParsedFrame | undefined {

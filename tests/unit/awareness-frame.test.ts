@@ -17,14 +17,22 @@ describe('readAwarenessFrame', () => {
     const doc = new Y.Doc()
     const awareness = new Awareness(doc)
     awareness.setLocalState({ user: { name: 'Ada' } })
-    const set = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))
+    const set = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))?.entries
     expect(set).toEqual([
-      { clientId: doc.clientID, clock: 1, stateBytes: '{"user":{"name":"Ada"}}'.length, removed: false },
+      {
+        clientId: doc.clientID,
+        clock: 1,
+        stateBytes: '{"user":{"name":"Ada"}}'.length,
+        removed: false,
+        json: new TextEncoder().encode('{"user":{"name":"Ada"}}'),
+      },
     ])
 
     removeAwarenessStates(awareness, [doc.clientID], null)
-    const removal = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))
-    expect(removal).toEqual([{ clientId: doc.clientID, clock: 2, stateBytes: 4, removed: true }])
+    const removal = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))?.entries
+    expect(removal).toEqual([
+      { clientId: doc.clientID, clock: 2, stateBytes: 4, removed: true, json: new TextEncoder().encode('null') },
+    ])
     awareness.destroy()
   })
 

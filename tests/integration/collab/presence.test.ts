@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -18,16 +19,18 @@ interface Entry {
   clientId: number
   clock: number
   state: State
+  /** Sent instead of `JSON.stringify(state)`. */
+  rawJson?: string
 }
 
 /** A y-protocols awareness update: `varUint count`, then `varUint clientId, varUint clock, varString JSON`. */
 function awarenessUpdate(entries: Entry[]): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, entries.length)
-  for (const { clientId, clock, state } of entries) {
+  for (const { clientId, clock, state, rawJson } of entries) {
     encoding.writeVarUint(encoder, clientId)
     encoding.writeVarUint(encoder, clock)
-    encoding.writeVarString(encoder, JSON.stringify(state))
+    encoding.writeVarString(encoder, rawJson ?? JSON.stringify(state))
   }
   return encoding.toUint8Array(encoder)
 }
@@ -38,25 +41,59 @@ type Protocol = (typeof PROTOCOLS)[number]
 /** A hand-driven socket that sends whatever awareness it likes, on either protocol. */
 interface RawPeer {
   send(entries: Entry[]): void
+  /** An awareness frame around `update` as is. */
+  sendUpdate(update: Uint8Array): void
+  closed: Promise<number>
   terminate(): void
 }
 
-async function openRawPeer(server: TestServer, via: Protocol, token: string): Promise<RawPeer> {
+/**
+ * When the peer's awareness frames reach the server: `queued` right behind its token (as a
+ * HocuspocusProvider sends its first awareness), so Hocuspocus holds them until authentication;
+ * `established` once the connection has answered a sync step 1. See awareness-routing.ts.
+ */
+const ARRIVALS = ['queued', 'established'] as const
+type Arrival = (typeof ARRIVALS)[number]
+
+async function openRawPeer(server: TestServer, via: Protocol, token: string, arrival: Arrival = 'queued'): Promise<RawPeer> {
   const url =
     via === 'collab' ? `${server.wsUrl}/collab` : `${server.wsUrl}/yjs/${DOC}?token=${encodeURIComponent(token)}`
   const ws = new WebSocket(url)
   defer(() => ws.terminate())
   await once(ws, 'open')
+  const frame = (write: (encoder: encoding.Encoder) => void) => {
+    const encoder = encoding.createEncoder()
+    if (via === 'collab') encoding.writeVarString(encoder, DOC)
+    write(encoder)
+    return encoding.toUint8Array(encoder)
+  }
   // Hocuspocus queues a document's frames until its Auth frame has been accepted.
   if (via === 'collab') ws.send(encodeAuthFrame(DOC, token))
+  if (arrival === 'established') {
+    const synced = new Promise<void>((resolve) => {
+      ws.on('message', (data: Buffer) => {
+        const decoder = decoding.createDecoder(data)
+        if (via === 'collab') decoding.readVarString(decoder)
+        const type = decoding.readVarUint(decoder)
+        if ((type === 0 || type === 4) && decoding.readVarUint(decoder) === 1) resolve()
+      })
+    })
+    // Sync step 1 with an empty state vector: the server answers with step 2 once connected.
+    ws.send(frame((encoder) => encoding.writeUint8Array(encoder, new Uint8Array([0, 0, 1, 0]))))
+    await synced
+  }
+  const closed = once(ws, 'close').then(([code]) => code as number)
+  const sendUpdate = (update: Uint8Array) =>
+    ws.send(
+      frame((encoder) => {
+        encoding.writeVarUint(encoder, 1)
+        encoding.writeVarUint8Array(encoder, update)
+      }),
+    )
   return {
-    send(entries) {
-      const encoder = encoding.createEncoder()
-      if (via === 'collab') encoding.writeVarString(encoder, DOC)
-      encoding.writeVarUint(encoder, 1)
-      encoding.writeVarUint8Array(encoder, awarenessUpdate(entries))
-      ws.send(encoding.toUint8Array(encoder))
-    },
+    send: (entries) => sendUpdate(awarenessUpdate(entries)),
+    sendUpdate,
+    closed,
     terminate: () => ws.terminate(),
   }
 }
@@ -102,8 +139,8 @@ async function setup(databases: TestDatabases, overrides?: ConfigOverrides) {
 const stamped = (user: Pick<TestUser, 'id' | 'name'>) => ({ id: user.id, name: user.name })
 
 describeEachDatabase('presence', (databases) => {
-  for (const via of PROTOCOLS) {
-    it(`awareness for another client's id is dropped, and others see the stamped name (sender on /${via})`, async () => {
+  for (const via of PROTOCOLS) for (const arrival of ARRIVALS) {
+    it(`awareness for another client's id is dropped, and others see the stamped name (sender on /${via}, ${arrival})`, async () => {
       const { server, owner, mallory } = await setup(databases)
       const ada = connectHocuspocus(server, DOC, { token: owner.accessToken })
       await ada.synced
@@ -114,7 +151,7 @@ describeEachDatabase('presence', (databases) => {
         await expect.poll(() => stateOf(o, adaId), { message: o.name }).toEqual({ user: { ...stamped(owner), color: '#f00' } })
       }
 
-      const peer = await openRawPeer(server, via, mallory.accessToken)
+      const peer = await openRawPeer(server, via, mallory.accessToken, arrival)
       peer.send([{ clientId: adaId, clock: 1000, state: { user: { name: FORGED_NAME }, text: 'forged' } }])
       peer.send([{ clientId: adaId, clock: 1001, state: null }])
       const ownId = 0x7000_0001
@@ -133,10 +170,10 @@ describeEachDatabase('presence', (databases) => {
       expect(server.collab.metrics.droppedAwarenessStates).toBeGreaterThanOrEqual(1)
     })
 
-    it(`an oversized awareness state is dropped (sender on /${via})`, async () => {
+    it(`an oversized awareness state is dropped (sender on /${via}, ${arrival})`, async () => {
       const { server, owner, mallory } = await setup(databases)
       const watching = await observers(server, owner.accessToken)
-      const peer = await openRawPeer(server, via, mallory.accessToken)
+      const peer = await openRawPeer(server, via, mallory.accessToken, arrival)
       const id = 0x7000_0002
       const big = 'x'.repeat(17 * 1024)
       // Over the default 16 KiB cap: as a first announcement, and as an update of an id it owns.
@@ -152,10 +189,10 @@ describeEachDatabase('presence', (databases) => {
       expect(server.collab.metrics.droppedAwarenessStates).toBe(2)
     })
 
-    it(`a connection may announce at most 4 client ids (sender on /${via})`, async () => {
+    it(`a connection may announce at most 4 client ids (sender on /${via}, ${arrival})`, async () => {
       const { server, owner, mallory } = await setup(databases)
       const watching = await observers(server, owner.accessToken)
-      const peer = await openRawPeer(server, via, mallory.accessToken)
+      const peer = await openRawPeer(server, via, mallory.accessToken, arrival)
       const ids = Array.from({ length: 10 }, (_, i) => 0x7100_0000 + i)
       peer.send(ids.map((clientId, i) => ({ clientId, clock: 1, state: { fake: i } })))
       peer.send([{ clientId: 0x7200_0000, clock: 1, state: { fake: 'later' } }])
@@ -168,10 +205,10 @@ describeEachDatabase('presence', (databases) => {
       }
     })
 
-    it(`a client's own removal reaches the others, and whatever it leaves goes when it disconnects (/${via})`, async () => {
+    it(`a client's own removal reaches the others, and whatever it leaves goes when it disconnects (/${via}, ${arrival})`, async () => {
       const { server, owner, mallory } = await setup(databases)
       const watching = await observers(server, owner.accessToken)
-      const peer = await openRawPeer(server, via, mallory.accessToken)
+      const peer = await openRawPeer(server, via, mallory.accessToken, arrival)
       const id = 0x7000_0003
       peer.send([{ clientId: id, clock: 1, state: { step: 1 } }])
       for (const o of watching) await expect.poll(() => stateOf(o, id), { message: o.name }).toMatchObject({ step: 1 })
@@ -183,6 +220,27 @@ describeEachDatabase('presence', (databases) => {
       peer.send([{ clientId: id, clock: 3, state: { step: 3 } }])
       for (const o of watching) await expect.poll(() => stateOf(o, id), { message: o.name }).toMatchObject({ step: 3 })
       peer.terminate()
+      for (const o of watching) await expect.poll(() => stateOf(o, id), { message: o.name }).toBeUndefined()
+    })
+  }
+
+  for (const via of PROTOCOLS) {
+    it(`a state that is not JSON is dropped and the connection stays; an undecodable frame ends it (/${via})`, async () => {
+      const { server, owner, mallory } = await setup(databases)
+      const watching = await observers(server, owner.accessToken)
+      const peer = await openRawPeer(server, via, mallory.accessToken, 'established')
+      const id = 0x7000_0004
+      peer.send([{ clientId: id, clock: 1, state: null, rawJson: '{"user": not json' }])
+      peer.send([{ clientId: id, clock: 2, state: { step: 2 } }])
+      for (const o of watching) await expect.poll(() => stateOf(o, id), { message: o.name }).toMatchObject({ step: 2 })
+      expect(server.collab.metrics.droppedAwarenessStates).toBe(1)
+
+      // Says 3 entries, holds 1.
+      const update = awarenessUpdate([{ clientId: id, clock: 3, state: { step: 3 } }])
+      update[0] = 3
+      peer.sendUpdate(update)
+      // /collab multiplexes documents, so Hocuspocus ends the document's connection, not the socket.
+      if (via === 'yjs') expect(await peer.closed).not.toBe(1000)
       for (const o of watching) await expect.poll(() => stateOf(o, id), { message: o.name }).toBeUndefined()
     })
   }
