@@ -225,12 +225,14 @@ class NotificationStream {
         let from = this.#floor
         for (;;) {
           const events = await readStreamEvents(this.#options.db, this.owner.userId, from, PAGE)
+          const lastCount = events.findLast((event) => event.event === 'unread-count' && !this.#seen.has(event.id))
           for (const event of events) {
             from = event.id
             if (this.#closed) return
             if (this.#seen.has(event.id)) continue
             this.#seen.set(event.id, event.createdAt <= Date.now() - SETTLED_AGE_MS ? 0 : Date.now())
-            if (await this.#visible(event)) this.#send(event)
+            if (event === lastCount) this.#send(await this.#recounted(event))
+            else if (await this.#visible(event)) this.#send(event)
           }
           if (events.length < PAGE) break
         }
@@ -251,6 +253,18 @@ class NotificationStream {
       this.#seen.delete(id)
     }
     for (const id of this.#seen.keys()) if (id <= this.#floor) this.#seen.delete(id)
+  }
+
+  /**
+   * The newest unread count a read brought, counted again as it is sent. A stored count was taken
+   * inside the inbox write's transaction, blind to another write committing alongside it (on
+   * another instance, or for another document): two such writes each store a count one short, and
+   * a stream that sent the stored one would show it until the next change. Counted after the
+   * read, this one includes every item whose events the stream has sent.
+   */
+  async #recounted(event: StreamEvent): Promise<StreamEvent> {
+    const count = await countUnread(this.#options.db, this.owner.userId)
+    return { ...event, data: JSON.stringify({ count }) }
   }
 
   /** Access is checked again at delivery: nothing more about a document the user lost. */

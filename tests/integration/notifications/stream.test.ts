@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { appendInboxEvents, publishSignals } from '../../../server/notifications/inbox-events.ts'
 import { startServer } from '../../../server/server.ts'
 import { api, createDocument, createShareLink, registerUser, share, type TestUser } from '../../helpers/api.ts'
 import { defer } from '../../helpers/cleanup.ts'
@@ -135,6 +136,22 @@ describeEachDatabase('notification stream', (databases) => {
     expect((await api(server, 'DELETE', `/notifications/${third.id}`, { token: member.accessToken })).status).toBeLessThan(300)
     expect(await nextCount(live, counts)).toBe(0)
     expect(secondItem.documentId).toBe(other.id)
+  })
+
+  it('the unread count a stream sends is counted as it is sent, not the one an inbox write stored', async () => {
+    const server = await startTestServer(await databases.create())
+    const { owner, member, documentId } = await sharedDocument(server)
+    const live = await stream(server, { token: member.accessToken })
+    await live.waitFor(isCount)
+    await edit(server, owner, documentId, 'one')
+    await expect.poll(() => json(live.events.filter(isCount).at(-1)!).count).toBe(1)
+
+    // What an inbox write committing alongside another one stores: a count blind to the other's
+    // item (two passes on two instances each store "1" for a user who now has 2 unread).
+    const counts = live.events.filter(isCount).length
+    const stale = await appendInboxEvents(server.database.db, [{ userId: member.id, items: [], unread: 0 }])
+    publishSignals(server.notificationBus, stale)
+    expect(await nextCount(live, counts)).toBe(1)
   })
 
   it('a reconnect with Last-Event-ID (or ?lastEventId=) gets exactly what it missed, in order', async () => {
