@@ -18,9 +18,9 @@ export interface NotifierOptions {
   webhooks?: WebhookEvents
   /**
    * Documents whose inbox writes may run at once (each holds a database connection). Default 1:
-   * each pass ends by counting its recipients' unread items, and on MySQL two passes at once each
-   * count without the other's uncommitted items, so the last `unread-count` a stream gets can be
-   * one short (seen in CI). One at a time per process; across instances the race remains.
+   * a pass takes a few milliseconds and shares the event loop with live sync. Passes at once (here,
+   * or on other instances) are safe: each stores an unread count blind to the others' uncommitted
+   * items, but a stream recounts the count it sends (stream.ts).
    */
   concurrency?: number
   /** Tries of a failed pass over a document's stored rows before they are given up (logged). */
