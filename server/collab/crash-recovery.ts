@@ -11,11 +11,42 @@ const MARGIN_MS = 2_000
 const CLAIM_MS = 60_000
 
 /**
+ * Which peers relayed something about which loaded document: the documents whose live copy here
+ * may hold a peer's edits that only the peer was to store.
+ */
+export class RelayedDocuments {
+  readonly #peers = new Map<string, Set<string>>()
+
+  /** A message from `peer` about `documentName` arrived (on the relayed-message path: no allocation once known). */
+  record(peer: string, documentName: string): void {
+    const peers = this.#peers.get(documentName)
+    if (!peers) this.#peers.set(documentName, new Set([peer]))
+    else if (!peers.has(peer)) peers.add(peer)
+  }
+
+  /** The document was unloaded here: whatever it held is gone or stored. */
+  forget(documentName: string): void {
+    this.#peers.delete(documentName)
+  }
+
+  /** Whether any of `peers` relayed something about the document; forgets them for it. */
+  takeFrom(documentName: string, peers: readonly string[]): boolean {
+    const relayed = this.#peers.get(documentName)
+    if (!relayed) return false
+    let any = false
+    for (const peer of peers) any = relayed.delete(peer) || any
+    if (relayed.size === 0) this.#peers.delete(documentName)
+    return any
+  }
+}
+
+/**
  * Each instance stores only the edits its own clients made; edits relayed from another instance
  * live here in memory only. If that instance dies before storing them, and their author never
  * reconnects (or reconnects here, where the document already has them, so its sync sends nothing),
- * nobody would store them. So when a peer goes silent, every loaded document is compared with the
- * log once the peer's store debounce has surely passed, and what the log lacks is appended.
+ * nobody would store them. So when a peer goes silent, every loaded document it relayed something
+ * about is compared with the log once the peer's store debounce has surely passed, and what the
+ * log lacks is appended. Documents no silent peer spoke about hold nothing of theirs: skipped.
  *
  * Several survivors may hold the same document: a claim in Redis (`SET NX`, per document and dead
  * peer) lets one of them do it. Without Redis (the peer "went silent" because we lost Redis) every
@@ -28,10 +59,11 @@ export function recoverAfterPeerCrash(options: {
   updateLog: UpdateLogExtension
   connection: RedisConnection
   awareness: AwarenessRelay
+  relayed: RelayedDocuments
   storeMaxDebounceMs: number
   log: FastifyBaseLogger
 }): void {
-  const { hocuspocus, updateLog, connection, awareness, log } = options
+  const { hocuspocus, updateLog, connection, awareness, relayed, log } = options
   const claim = async (documentName: string, peer: string): Promise<boolean> => {
     if (!connection.isUp()) return true
     try {
@@ -45,6 +77,7 @@ export function recoverAfterPeerCrash(options: {
     let compared = 0
     let stored = 0
     for (const [documentName, document] of hocuspocus.documents) {
+      if (!relayed.takeFrom(documentName, peers)) continue
       try {
         let claimed = false
         for (const peer of peers) claimed = (await claim(documentName, peer)) || claimed

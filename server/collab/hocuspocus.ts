@@ -15,7 +15,7 @@ import { PresenceExtension } from './presence.extension.ts'
 import type { RedisConnection } from '../redis/connection.ts'
 import { AwarenessRelay } from './awareness-relay.ts'
 import { RedisSync } from './redis-sync.ts'
-import { recoverAfterPeerCrash } from './crash-recovery.ts'
+import { recoverAfterPeerCrash, RelayedDocuments } from './crash-recovery.ts'
 
 export interface Collab {
   hocuspocus: Hocuspocus<CollabContext>
@@ -25,7 +25,7 @@ export interface Collab {
   metrics: CollabMetrics
   presence: PresenceExtension
   /** Multi-instance mode (REDIS_URL): document sync and presence across instances. */
-  redis?: { connection: RedisConnection; sync: RedisSync; awareness: AwarenessRelay }
+  redis?: { connection: RedisConnection; sync: RedisSync; awareness: AwarenessRelay; relayed: RelayedDocuments }
 }
 
 export function createCollab(
@@ -86,6 +86,7 @@ export function createCollab(
       updateLog,
       connection: redis.connection,
       awareness: redis.awareness,
+      relayed: redis.relayed,
       storeMaxDebounceMs: config.storeMaxDebounceMs,
       log: log.child({ module: 'crash-recovery' }),
     })
@@ -97,10 +98,15 @@ function multiInstance(connection: RedisConnection, log: FastifyBaseLogger): Non
   const awareness = new AwarenessRelay({ connection, log: log.child({ module: 'awareness-relay' }) })
   // Priority 1000: its hooks run before every other extension's. A peer that relayed edits here is
   // one whose death matters (see crash-recovery.ts), even before its first heartbeat arrived.
+  const relayed = new RelayedDocuments()
   const sync = new RedisSync({
     connection,
     log: log.child({ module: 'redis-sync' }),
-    onPeerMessage: (instance) => awareness.markSeen(instance),
+    onPeerMessage: (instance, documentName) => {
+      awareness.markSeen(instance)
+      relayed.record(instance, documentName)
+    },
+    onUnload: (documentName) => relayed.forget(documentName),
   })
-  return { connection, sync, awareness }
+  return { connection, sync, awareness, relayed }
 }

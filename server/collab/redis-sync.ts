@@ -20,8 +20,10 @@ export interface RedisSyncOptions {
    * edits not yet stored). Stock default.
    */
   awaitInitialSyncTimeoutMs?: number
-  /** Told which instance each relayed message came from (it is alive, and holds the document). */
-  onPeerMessage?: (instance: string) => void
+  /** Told which instance each relayed message came from (it is alive), and about which document. */
+  onPeerMessage?: (instance: string, documentName: string) => void
+  /** Told when a document is unloaded here. */
+  onUnload?: (documentName: string) => void
 }
 
 /** Relayed between instances; awareness goes through the AwarenessRelay, nothing else is expected. */
@@ -46,6 +48,7 @@ const RESYNC_RETRY_MS = 1_000
 export class RedisSync extends RedisExtension {
   readonly #connection: RedisConnection
   readonly #log: FastifyBaseLogger
+  readonly #onUnload: ((documentName: string) => void) | undefined
   #resyncTimer: NodeJS.Timeout | undefined
 
   constructor(options: RedisSyncOptions) {
@@ -61,6 +64,7 @@ export class RedisSync extends RedisExtension {
     })
     this.#connection = connection
     this.#log = options.log
+    this.#onUnload = options.onUnload
     // The extension publishes without awaiting in places (its answers to peers' sync requests):
     // a publish failing there would be an unhandled rejection, which ends the process. Every
     // publish of the extension goes through here instead; a lost one is made up by a resync.
@@ -81,8 +85,9 @@ export class RedisSync extends RedisExtension {
     const stock = this['handleIncomingMessage']
     this.sub.off('messageBuffer', stock)
     const receive = (channel: string, message: Buffer) => {
-      if (!isRelayed(message)) return
-      options.onPeerMessage?.(message.subarray(1, 1 + message[0]!).toString())
+      const documentName = relayedDocument(message)
+      if (documentName === undefined) return
+      options.onPeerMessage?.(message.subarray(1, 1 + message[0]!).toString(), documentName)
       return stock(Buffer.from(channel), message)
     }
     connection.route(`${connection.keyPrefix}:`, receive)
@@ -111,6 +116,7 @@ export class RedisSync extends RedisExtension {
 
   override async afterUnloadDocument({ documentName, instance }: afterUnloadDocumentPayload): Promise<void> {
     if (instance.documents.has(documentName)) return // loaded again meanwhile
+    this.#onUnload?.(documentName)
     this['resolveInitialSync'](documentName)
     this['documents'].delete(documentName)
     if (this.#connection.isUp()) this.sub.unsubscribe(this.#channel(documentName)).catch(() => undefined)
@@ -210,14 +216,14 @@ export class RedisSync extends RedisExtension {
   }
 }
 
-/** `[identifier length][identifier][varString document][varUint type]…`: is the type one we relay? */
-function isRelayed(message: Buffer): boolean {
+/** `[identifier length][identifier][varString document][varUint type]…`: the document, if the type is one we relay. */
+function relayedDocument(message: Buffer): string | undefined {
   try {
     const decoder = decoding.createDecoder(message)
     decoder.pos = 1 + message[0]!
-    decoding.readVarString(decoder)
-    return RELAYED.has(decoding.readVarUint(decoder))
+    const documentName = decoding.readVarString(decoder)
+    return RELAYED.has(decoding.readVarUint(decoder)) ? documentName : undefined
   } catch {
-    return false
+    return undefined
   }
 }

@@ -27,6 +27,11 @@ describeEachDatabase('[multi-instance] an instance crashes before storing', (dat
     const writer = connectHocuspocus(a, id, { token: owner.accessToken })
     const reader = connectYWebsocket(b, id, { token: owner.accessToken })
     await Promise.all([writer.synced, reader.synced])
+    // A document only B's clients use: A never relayed anything about it.
+    const { id: local } = await createDocument(b, owner)
+    const bystander = connectHocuspocus(b, local, { token: owner.accessToken })
+    await bystander.synced
+    bystander.doc.getText('default').insert(0, 'only on B')
     writer.doc.getText('default').insert(0, TYPED)
     await expect.poll(() => reader.doc.getText('default').toString(), { timeout: 10_000 }).toBe(TYPED)
     writer.destroy()
@@ -36,6 +41,9 @@ describeEachDatabase('[multi-instance] an instance crashes before storing', (dat
     await a.stop('SIGKILL')
     const db = openDatabase(database)
     await expect.poll(async () => (await replayJson(db, id)).default, { timeout: 20_000, interval: 200 }).toBe(TYPED)
+    // Only the document A relayed edits to was compared with its log.
+    await expect.poll(() => recoveries(b), { timeout: 5_000 }).toEqual([expect.objectContaining({ compared: 1, stored: 1 })])
+    expect((await replayJson(db, local)).default).toBe('only on B')
   })
 
   it('with two survivors holding the same edits, one of them stores them, once', async () => {
