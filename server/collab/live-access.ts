@@ -9,6 +9,7 @@ import { resolveRole } from '../sharing/access.ts'
 import { findShareLinkById } from '../sharing/share-links.queries.ts'
 import type { CollabContext } from './context.ts'
 import { denyConnection } from './deny.ts'
+import type { CollabNotice } from '../../shared/collab-notices.ts'
 
 /** A cached role is read again after this long even without an access change heard of. */
 const ROLE_CACHE_MS = 30_000
@@ -17,7 +18,8 @@ const ROLE_CACHE_MAX_DOCUMENTS = 10_000
 /**
  * Applies access changes to live connections: after a role change, a removal, a revoked or expired
  * link, or a deleted document, every connection to the document is re-checked at once and ended
- * (permission-denied `not-found`, then closed) or switched to read-only / read-write.
+ * (permission-denied `not-found`, then closed) or switched to read-only / read-write, and told its
+ * new role (a `CollabNotice`, as are renames) so an editor can follow without reconnecting.
  *
  * It also answers "which role does this caller get on connecting?", cached per (caller, document):
  * a user opens one socket per document and tab, and reconnects after every network blip, each a
@@ -111,6 +113,7 @@ export class LiveAccess {
       }
       if (connection.context.role !== role) {
         this.#log.debug({ socketId: connection.socketId, documentId, from: connection.context.role, to: role }, 'live connection role changed')
+        sendNotice(connection, { type: 'access', role })
       }
       connection.context.role = role
       const wasReadOnly = connection.readOnly
@@ -122,6 +125,15 @@ export class LiveAccess {
         connection.send(new OutgoingMessage(connection.messageAddress).createSyncMessage().writeFirstSyncStepFor(live).toUint8Array())
       }
     }
+  }
+
+  /** Tells every live connection to the document its title, read now (the last rename wins). */
+  async renamed(documentId: string): Promise<void> {
+    const live = this.#hocuspocus?.documents.get(documentId)
+    if (!live) return
+    const document = await findDocument(this.#db, documentId)
+    if (!document) return
+    for (const connection of live.getConnections()) sendNotice(connection, { type: 'document', title: document.title })
   }
 
   /**
@@ -177,4 +189,9 @@ export class LiveAccess {
     }
     return resolveRole(this.#db, caller, document)
   }
+}
+
+/** A stateless message the client's provider hands to its `stateless` listeners. */
+function sendNotice(connection: Connection, notice: CollabNotice): void {
+  connection.sendStateless(JSON.stringify(notice))
 }

@@ -139,6 +139,7 @@ export const documentsRoutes: FastifyPluginAsyncTypebox<DocumentsRoutesOptions> 
     async (request) => {
       const { role } = await requireDocumentRole(db, request, request.params.id, 'editor')
       await renameDocument(db, request.params.id, request.body.title)
+      await control.publish({ type: 'document-renamed', documentId: request.params.id })
       const row = await findDocument(db, request.params.id)
       if (!row) throw notFound()
       return toDocumentDto(row, role)

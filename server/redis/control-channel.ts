@@ -9,6 +9,8 @@ import type { RedisConnection } from './connection.ts'
 export type ControlMessage =
   /** A role changed, a collaborator was removed or a share link revoked: re-check live connections. */
   | { type: 'access-changed'; documentId: string }
+  /** The document was renamed: tell its live connections the title (read from the database). */
+  | { type: 'document-renamed'; documentId: string }
   /** The document is gone: close its connections and forget its unstored updates. */
   | { type: 'document-deleted'; documentId: string }
   /** A sign-in ended (sign-out, refresh token reused): close the sockets and streams opened with it. */
@@ -207,6 +209,7 @@ export function parseControlMessage(payload: string): { origin: string; body: Co
   const origin = raw.origin
   switch (raw.type) {
     case 'access-changed':
+    case 'document-renamed':
     case 'document-deleted':
       return isId(raw.documentId) ? { origin, body: { type: raw.type, documentId: raw.documentId } } : undefined
     case 'session-ended':

@@ -17,6 +17,7 @@ export function handleControlMessages(
   control.on('access-changed', ({ documentId }) => collab.liveAccess.refresh(documentId))
   // Roles remembered on connect stand only while changes made elsewhere are heard of.
   collab.liveAccess.trustCachedRolesWhile(() => control.subscribed)
+  control.on('document-renamed', ({ documentId }) => collab.liveAccess.renamed(documentId))
   control.on('document-deleted', ({ documentId }) => {
     collab.liveAccess.closeAll(documentId)
     // Updates this instance received but has not stored have no document to go to.

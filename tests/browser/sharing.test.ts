@@ -33,6 +33,21 @@ describeEachDatabase('[browser] the web app: sharing', (databases) => {
 
     await dialog.getByLabel('Role for Bob').selectOption({ label: 'Viewer' })
     await expect.poll(async () => (await api(server, 'GET', `/documents/${id}`, { token: bob!.accessToken })).body.role, SOON).toBe('viewer')
+    // His open editor follows at once, without a reload: read-only, then writable again.
+    const bobEditor = editorOf(b.page)
+    await expect.poll(() => bobEditor.getAttribute('contenteditable'), SOON).toBe('false')
+    await b.page.getByText('View only').waitFor()
+    await dialog.getByLabel('Role for Bob').selectOption({ label: 'Editor' })
+    await expect.poll(() => bobEditor.getAttribute('contenteditable'), SOON).toBe('true')
+    await typeAtEnd(b.page, ' Again.')
+    await expect.poll(() => serverText(server, ada!.accessToken, id), SOON).toBe('Bob writes. Again.')
+    // A rename shows in his header too.
+    await dialog.press('Escape')
+    const title = a.page.getByLabel('Title', { exact: true })
+    await title.fill('Plans')
+    await title.press('Enter')
+    await expect.poll(() => b.page.getByLabel('Title', { exact: true }).inputValue(), SOON).toBe('Plans')
+    await a.page.getByRole('button', { name: 'Share' }).click()
 
     // Removing him closes his open editor.
     await dialog.getByRole('button', { name: 'Remove Bob' }).click()

@@ -1,4 +1,5 @@
 import * as decoding from 'lib0/decoding'
+import { type CollabNotice, parseCollabNotice } from '../../shared/collab-notices.ts'
 import type { HocuspocusClient, YWebsocketClient } from './clients.ts'
 
 /** Rejects with `what` unless `promise` settles within `ms`. */
@@ -48,4 +49,14 @@ export function refusedUpdates(client: HocuspocusClient): { readonly count: numb
 export async function ready(instance: { url: string }, timeoutMs = 2_000): Promise<{ status: number; body: { status: string; checks?: Record<string, string> } }> {
   const response = await fetch(`${instance.url}/ready`, { signal: AbortSignal.timeout(timeoutMs) })
   return { status: response.status, body: await response.json() }
+}
+
+/** Every CollabNotice the provider is sent from now on. */
+export function collectNotices(client: HocuspocusClient): CollabNotice[] {
+  const seen: CollabNotice[] = []
+  client.provider.on('stateless', ({ payload }: { payload: string }) => {
+    const notice = parseCollabNotice(payload)
+    if (notice) seen.push(notice)
+  })
+  return seen
 }

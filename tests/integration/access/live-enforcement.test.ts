@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import { api, createDocument, createShareLink, registerUser, share } from '../../helpers/api.ts'
 import { connectHocuspocus, connectYWebsocket, type HocuspocusClient, type YWebsocketClient } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
-import { within } from '../../helpers/live-checks.ts'
+import { collectNotices, within } from '../../helpers/live-checks.ts'
 import { startTestServer, type TestServer } from '../../helpers/server.ts'
 
 // "Within a second": these fail only by timeout.
@@ -85,6 +85,29 @@ describeEachDatabase('live enforcement', (databases) => {
     // later updates depend on them), rather than their copy staying diverged forever.
     await expect.poll(() => [...(serverText(server, 'live') ?? '')].sort().join('')).toBe([...'owner:ABCD'].sort().join(''))
     await expect.poll(() => watcher.doc.getText('default').toString()).toBe(hp.doc.getText('default').toString())
+  })
+
+  it('an open editor is told its new role and a new title, without reconnecting', async () => {
+    const { server, owner, member, watcher } = await setup(databases)
+    const hp = connectHocuspocus(server, 'live', { token: member.accessToken })
+    await hp.synced
+    const notices = [hp, watcher].map(collectNotices)
+    const setRole = (role: string) =>
+      api(server, 'PUT', `/documents/live/collaborators/${member.id}`, { token: owner.accessToken, body: { role } })
+
+    await setRole('viewer')
+    await expect.poll(() => notices[0], WITHIN_A_SECOND).toEqual([{ type: 'access', role: 'viewer' }])
+    await setRole('editor')
+    await expect.poll(() => notices[0], WITHIN_A_SECOND).toEqual([
+      { type: 'access', role: 'viewer' },
+      { type: 'access', role: 'editor' },
+    ])
+    // Re-granting the same role tells nobody anything; the owner's role never changed.
+    await setRole('editor')
+    expect((await api(server, 'PATCH', '/documents/live', { token: member.accessToken, body: { title: 'Renamed live' } })).status).toBe(200)
+    for (const seen of notices) await expect.poll(() => seen.at(-1), WITHIN_A_SECOND).toEqual({ type: 'document', title: 'Renamed live' })
+    expect(notices[0]).toHaveLength(3)
+    expect(notices[1]).toEqual([{ type: 'document', title: 'Renamed live' }])
   })
 
   it("a viewer's edits never reach the server or other clients, on either protocol", async () => {

@@ -4,7 +4,7 @@ import { api, createDocument, createShareLink, registerUser, share, type TestUse
 import { connectHocuspocus, connectYWebsocket } from '../../helpers/clients.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { outboxRows } from '../../helpers/delivery.ts'
-import { hocuspocusDenied, ready, refusedUpdates, within, yWebsocketClosed } from '../../helpers/live-checks.ts'
+import { collectNotices, hocuspocusDenied, ready, refusedUpdates, within, yWebsocketClosed } from '../../helpers/live-checks.ts'
 import { openDatabase, startInstance, startInstances } from '../../helpers/multi-instance.ts'
 import type { ServerProcess } from '../../helpers/process.ts'
 import { postUpdate } from '../../helpers/raw-body.ts'
@@ -103,6 +103,19 @@ describeEachDatabase('[multi-instance] control messages', (databases) => {
     // Writable again: B asks both clients for what it lacks, so the edits typed while read-only land.
     await expect.poll(() => text(b, owner, id), WITHIN_A_SECOND).toContain('Y')
     expect(await text(b, owner, id)).toContain('v')
+  })
+
+  it('an editor open on B is told of a role change and a rename made on A within a second', async () => {
+    const [a, b] = await startInstances(await databases.create())
+    const { owner, member, id } = await sharedDocument(a)
+    const hp = connectHocuspocus(b, id, { token: member.accessToken })
+    await hp.synced
+    const notices = collectNotices(hp)
+
+    expect((await api(a, 'PUT', `/documents/${id}/collaborators/${member.id}`, { token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(200)
+    await expect.poll(() => notices, WITHIN_A_SECOND).toEqual([{ type: 'access', role: 'viewer' }])
+    expect((await api(a, 'PATCH', `/documents/${id}`, { token: owner.accessToken, body: { title: 'Renamed on A' } })).status).toBe(200)
+    await expect.poll(() => notices.at(-1), WITHIN_A_SECOND).toEqual({ type: 'document', title: 'Renamed on A' })
   })
 
   it('revoking a share link on A closes the sockets opened with it on B within a second', async () => {

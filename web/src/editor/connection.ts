@@ -1,5 +1,7 @@
 import { HocuspocusProvider } from '@hocuspocus/provider'
 import * as Y from 'yjs'
+import { type CollabNotice, parseCollabNotice } from '../../../shared/collab-notices.ts'
+import type { Role } from '../../../shared/roles.ts'
 
 /** What the status line says: the provider's socket, and whether our edits reached the server. */
 export type SyncStatus = 'connecting' | 'saved' | 'unsynced' | 'offline' | 'closed'
@@ -18,6 +20,8 @@ interface Options {
   token: () => Promise<string>
   /** The server refused us for good (access revoked, document deleted, link no longer valid). */
   onDenied: (reason: string) => void
+  /** The server told us something about the open document (our role changed, it was renamed). */
+  onNotice?: (notice: CollabNotice) => void
 }
 
 const PALETTE = ['#e03131', '#2f9e44', '#1971c2', '#f08c00', '#9c36b5', '#0c8599', '#e8590c', '#5c940d']
@@ -42,6 +46,8 @@ export class DocumentConnection {
   #status: SyncStatus = 'connecting'
   #socket = 'connecting'
   #peers: Peer[] = []
+  /** Our role as the server last told it while connected; the sign-in's scope until then. */
+  #role: Role | undefined
   #closed = false
   #listeners = new Set<() => void>()
   readonly #onOffline = () => {
@@ -53,7 +59,7 @@ export class DocumentConnection {
     this.#update()
   }
 
-  constructor({ documentId, token, onDenied }: Options) {
+  constructor({ documentId, token, onDenied, onNotice }: Options) {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
     this.provider = new HocuspocusProvider({
       url: `${scheme}://${location.host}/collab`,
@@ -71,9 +77,22 @@ export class DocumentConnection {
       this.#socket = status
       this.#update()
     })
-    for (const event of ['synced', 'unsyncedChanges', 'authenticated']) {
+    for (const event of ['synced', 'unsyncedChanges']) {
       this.provider.on(event, () => this.#update())
     }
+    // A (re)connection is authorised afresh: its scope is current again.
+    this.provider.on('authenticated', () => {
+      this.#role = undefined
+      this.#emit()
+      this.#update()
+    })
+    this.provider.on('stateless', ({ payload }: { payload: string }) => {
+      const notice = parseCollabNotice(payload)
+      if (!notice) return
+      if (notice.type === 'access') this.#role = notice.role
+      onNotice?.(notice)
+      this.#emit()
+    })
     this.provider.awareness?.on('change', () => this.#updatePeers())
     window.addEventListener('offline', this.#onOffline)
     window.addEventListener('online', this.#onOnline)
@@ -88,9 +107,9 @@ export class DocumentConnection {
     return this.#peers
   }
 
-  /** The server made this connection read-only (a viewer, or a viewer link). */
+  /** The server made this connection read-only (a viewer, or a viewer link), on connecting or since. */
   get readOnly(): boolean {
-    return this.provider.authorizedScope === 'readonly'
+    return this.#role ? this.#role === 'viewer' : this.provider.authorizedScope === 'readonly'
   }
 
   subscribe(listener: () => void): () => void {

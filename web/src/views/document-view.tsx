@@ -60,6 +60,11 @@ export function DocumentView({ id, session, linkToken }: Props) {
         // Our sign-in was refused: a refresh tells whether it still lives (if not, we sign out).
         if (!linkToken && reason.startsWith('unauthorized')) void session.unauthorized().catch(() => {})
       },
+      // A role changed or a rename, by someone else: shown at once, no reload.
+      onNotice: (notice) =>
+        setDocument((current) =>
+          current && (notice.type === 'access' ? { ...current, role: notice.role } : { ...current, title: notice.title }),
+        ),
     })
     const unsubscribe = opened.subscribe(() => redraw((n) => n + 1))
     setConnection(opened)
