@@ -6,6 +6,7 @@ const log = Fastify({ logger: false }).log
 
 const messages: ControlMessage[] = [
   { type: 'access-changed', documentId: 'doc-1' },
+  { type: 'document-renamed', documentId: 'doc-1' },
   { type: 'document-deleted', documentId: 'doc-1' },
   { type: 'session-ended', sessionId: 'fam_1', userId: 'usr_1', reason: 'signed-out' },
   { type: 'notification', userId: 'usr_1', eventId: 42 },
