@@ -9,6 +9,7 @@ import { isTransactionOrigin } from '@hocuspocus/server'
 import type { FastifyBaseLogger } from 'fastify'
 import * as encoding from 'lib0/encoding'
 import { applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { CloseEvents } from '../../shared/close-codes.ts'
 import type { Caller } from '../auth/caller.ts'
 import type { AwarenessEntry } from './awareness-frame.ts'
 import { routeAwarenessFrames } from './awareness-routing.ts'
@@ -68,7 +69,15 @@ export class PresenceExtension implements Extension<CollabContext> {
 
   /** Every connection of the document hands its awareness frames to `applyFrame`. */
   async afterLoadDocument({ document }: afterLoadDocumentPayload<CollabContext>): Promise<void> {
-    routeAwarenessFrames(document, (connection, entries) => this.applyFrame(connection, entries))
+    routeAwarenessFrames(document, {
+      apply: (connection, entries) => this.applyFrame(connection, entries),
+      // As an undecodable update is (message-validation.extension.ts): the document's connection ends.
+      refuse: (connection) => {
+        this.#options.metrics.invalidMessages += 1
+        this.#options.log.debug({ socketId: connection.socketId, documentName: connection.document.name }, 'presence: undecodable awareness frame')
+        connection.close({ ...CloseEvents.InvalidMessage })
+      },
+    })
   }
 
   /**
