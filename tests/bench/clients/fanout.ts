@@ -1,5 +1,5 @@
 import { type BenchClient, connect } from '../lib/client.ts'
-import { childArgs, emit, progress, serve, sleep } from '../lib/ipc.ts'
+import { childArgs, progress, serveLoad, sleep } from '../lib/ipc.ts'
 
 /**
  * Load client for scenario 1: one writer and N readers on one document, all in this process so they
@@ -45,15 +45,7 @@ for (let i = 0; i < args.readers; i += 25) {
 const connectMs = performance.now() - connectStarted
 progress(`${args.readers} readers synced in ${connectMs.toFixed(0)} ms`)
 
-serve(async (command) => {
-  if (command === 'run') return run()
-  if (command === 'close') {
-    for (const client of clients) client.destroy()
-    return null
-  }
-  throw new Error(`unknown command ${command}`)
-})
-emit('ready')
+serveLoad(clients, run)
 
 async function run(): Promise<FanoutResult> {
   const total = args.warmup + args.edits

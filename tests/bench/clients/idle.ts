@@ -1,5 +1,5 @@
 import { type BenchClient, connect } from '../lib/client.ts'
-import { childArgs, emit, progress, serve } from '../lib/ipc.ts'
+import { childArgs, progress, serveLoad } from '../lib/ipc.ts'
 
 /**
  * Load client for the capacity scenario: `sockets` idle `HocuspocusProvider`s, each with its own
@@ -28,11 +28,4 @@ for (let i = 0; i < args.sockets; i += args.batch) {
 const connectMs = performance.now() - started
 progress(`${args.sockets} sockets over ${args.documents} documents synced in ${connectMs.toFixed(0)} ms`)
 
-serve((command) => {
-  if (command === 'close') {
-    for (const client of clients) client.destroy()
-    return null
-  }
-  throw new Error(`unknown command ${command}`)
-})
-emit('ready', { connectMs })
+serveLoad(clients, undefined, { connectMs })

@@ -1,5 +1,5 @@
 import { type BenchClient, connect } from '../lib/client.ts'
-import { childArgs, emit, progress, serve, sleep } from '../lib/ipc.ts'
+import { childArgs, emit, progress, serveLoad, sleep } from '../lib/ipc.ts'
 
 /**
  * Load client for ack-paced throughput (capacity and scale scenarios): `documents` documents × 2
@@ -77,12 +77,4 @@ async function run(): Promise<PacedResult> {
   return { updates, seconds, converged }
 }
 
-serve(async (command) => {
-  if (command === 'run') return run()
-  if (command === 'close') {
-    for (const client of clients) client.destroy()
-    return null
-  }
-  throw new Error(`unknown command ${command}`)
-})
-emit('ready')
+serveLoad(clients, run)

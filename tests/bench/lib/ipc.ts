@@ -54,6 +54,22 @@ export function serve(handler: Handler): void {
   })
 }
 
+/**
+ * Serves a load client's usual commands, then tells the parent it is ready (with `ready`): `run`
+ * runs `run` (for clients that have one) and `close` destroys `clients`.
+ */
+export function serveLoad(clients: readonly { destroy(): void }[], run?: () => unknown, ready: unknown = null): void {
+  serve((command) => {
+    if (command === 'run' && run) return run()
+    if (command === 'close') {
+      for (const client of clients) client.destroy()
+      return null
+    }
+    throw new Error(`unknown command ${command}`)
+  })
+  emit('ready', ready)
+}
+
 export function emit(name: string, data: unknown = null): void {
   send({ kind: 'event', name, data })
 }
