@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import * as Y from 'yjs'
 import type { Db } from '../db/schema.ts'
+import { checkpointRowBound } from './retention-plan.ts'
 import { applyStoredLog } from './replay.ts'
 import { acquireJobLock, releaseJobLock } from './retention.queries.ts'
 import { insertCheckpoint, readLog } from './update-log.queries.ts'
@@ -19,8 +20,9 @@ export interface LogStats {
 
 /**
  * Writes checkpoints (the merged state up to a seq) in the background once the rows since the last
- * one outweigh it, or once `checkpointMaxRows` follow it: so loading and reading any version replay
- * a bounded number of rows, and checkpoints never cost more than the log.
+ * one outweigh it, or once enough rows follow it (`checkpointMaxRows`, more for a large document):
+ * so loading and reading any version replay a bounded number of rows, in time bounded by the
+ * checkpoint's own, and checkpoints never cost much more than the log.
  */
 export class Checkpoints {
   readonly #db: Db
@@ -60,7 +62,7 @@ export class Checkpoints {
   #isDue(stats: Pick<LogStats, 'checkpointBytes' | 'bytesSinceCheckpoint' | 'rowsSinceCheckpoint'>): boolean {
     return (
       stats.bytesSinceCheckpoint > Math.max(stats.checkpointBytes, this.#options.checkpointMinBytes) ||
-      stats.rowsSinceCheckpoint >= this.#options.checkpointMaxRows
+      stats.rowsSinceCheckpoint >= checkpointRowBound(stats.checkpointBytes, this.#options.checkpointMaxRows)
     )
   }
 

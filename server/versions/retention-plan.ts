@@ -48,8 +48,22 @@ export interface CheckpointBudget {
 }
 
 /**
+ * A large document's checkpoint is due after one row per this many bytes of its last checkpoint,
+ * when that is more than `maxRows`. Replaying a row costs about 10 µs, applying a checkpoint about
+ * 60 ms per MB, so the rows replayed after a checkpoint never cost more than a fifth of applying
+ * it; and a run of keystrokes (rows of ~50 bytes) into a 1 MB document is checkpointed every
+ * 2,048 rows instead of every 200: a tenth of the checkpoint storage.
+ */
+const CHECKPOINT_BYTES_PER_ROW = 512
+
+/** How many rows may follow a checkpoint of `checkpointBytes` before another is due. */
+export function checkpointRowBound(checkpointBytes: number, maxRows: number): number {
+  return Math.max(maxRows, Math.floor(checkpointBytes / CHECKPOINT_BYTES_PER_ROW))
+}
+
+/**
  * Checkpoints that can go once merging has shrunk the rows between them. The log writer checkpoints
- * once the rows since the last checkpoint outweigh it (and `minBytes`) or number `maxRows`, which
+ * once the rows since the last checkpoint outweigh it (and `minBytes`) or number its row bound, which
  * bounds what reading any version costs; a checkpoint is kept only where dropping it would break
  * that bound for the versions after it, i.e. when the rows from the previous kept checkpoint up to
  * the next one outweigh the previous one or are too many. The newest is always kept (loading the
@@ -79,7 +93,7 @@ export function checkpointsToDrop(
   }
   const fits = (after: CheckpointOutline, upTo: number) =>
     totals[rowsUpTo(upTo)]! - totals[rowsUpTo(after.seq)]! <= Math.max(after.bytes, budget.minBytes) &&
-    rowsUpTo(upTo) - rowsUpTo(after.seq) <= budget.maxRows
+    rowsUpTo(upTo) - rowsUpTo(after.seq) <= checkpointRowBound(after.bytes, budget.maxRows)
   const drop: number[] = []
   let previous: CheckpointOutline = { seq: 0, bytes: 0 }
   for (let i = 0; i < sorted.length - 1; i++) {

@@ -27,9 +27,9 @@ export interface UpdateLogOptions {
   /** A checkpoint is due once the rows since the last one outweigh it, and weigh at least this. */
   checkpointMinBytes?: number
   /**
-   * …or once this many rows follow the last one, however small: a long run of tiny edits would
-   * otherwise never earn a checkpoint, and reading any version replays at most this many rows
-   * after the checkpoint before it.
+   * …or once this many rows follow the last one, however small (more for a large document: see
+   * `Checkpoints`): a long run of tiny edits would otherwise never earn a checkpoint, and reading
+   * any version replays the rows after the checkpoint before it.
    */
   checkpointMaxRows?: number
   /** First retry delay after a failed store; doubles up to `retryMaxMs`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkpointsToDrop, planRuns, uniteAuthors } from '../../server/versions/retention-plan.ts'
+import { checkpointRowBound, checkpointsToDrop, planRuns, uniteAuthors } from '../../server/versions/retention-plan.ts'
 import { HOUR_MS, type RowOutline } from '../../server/versions/retention.queries.ts'
 
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % HOUR_MS)
@@ -65,5 +65,18 @@ describe('retention plan', () => {
     const gappy = [{ seq: 10, bytes: 100 }, { seq: 50, bytes: 100 }, { seq: 90, bytes: 100 }]
     expect(checkpointsToDrop([{ seq: 10, bytes: 1 }, { seq: 90, bytes: 1 }], gappy, { minBytes: 1e9, maxRows: 3 })).toEqual([10])
     expect(checkpointsToDrop([{ seq: 10, bytes: 1 }, { seq: 90, bytes: 1 }], gappy, { minBytes: 1e9, maxRows: 2 })).toEqual([])
+  })
+
+  it('lets one row per 512 bytes of a large checkpoint follow it, however low maxRows is', () => {
+    // A 1 MiB document typed into: rows of 50 bytes, 2,048 of them allowed after each checkpoint.
+    expect(checkpointRowBound(1024 * 1024, 200)).toBe(2_048)
+    expect(checkpointRowBound(10_000, 200)).toBe(200)
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({ seq: i + 1, bytes: 50 }))
+    const big = 1024 * 1024
+    const checkpoints = [1_000, 2_000, 3_000, 4_000, 5_000].map((seq) => ({ seq, bytes: big }))
+    // 0→2,000 fits the small budget of an empty start? No: the start has no checkpoint (0 bytes),
+    // so 2,000 rows > 200 keep 1,000; 1,000→3,000 is 2,000 ≤ 2,048 (drop 2,000); 1,000→4,000 is
+    // 3,000 (keep 3,000); 3,000→5,000 is 2,000 (drop 4,000).
+    expect(checkpointsToDrop(checkpoints, rows, { minBytes: 64 * 1024, maxRows: 200 })).toEqual([2_000, 4_000])
   })
 })
