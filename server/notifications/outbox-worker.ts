@@ -62,11 +62,18 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 }
 
 /**
- * Delivers the outbox: polls for due rows, claims a batch (several instances never take the same
+ * Delivers the outbox: polls for due rows, claims them (several instances never take the same
  * row), sends each through its channel, and records the result: delivered, retried later with
  * backoff, or dead-lettered after `maxAttempts`. A claim held by a process that died runs out after
  * `leaseMs` and the row is claimed again, so nothing is lost across crashes; a receiver may then see
  * a try twice, which the idempotency key lets it drop.
+ *
+ * Claiming and sending are a pipeline: `concurrency` lanes take claimed rows one after another,
+ * and polls top the claimed-but-unsent rows up to `batchSize` whenever there is room. A receiver
+ * that hangs holds one lane until its send times out (10 s for webhooks), never the rows behind it:
+ * they go out through the other lanes, and so do rows queued meanwhile. (At most `batchSize` rows
+ * wait per worker, so even with every lane stuck on 10 s timeouts the last one is sent within
+ * batchSize / concurrency × 10 s = 50 s, inside its 60 s lease.)
  */
 export class OutboxWorker {
   /** Written to `claimed_by`. */
@@ -74,8 +81,14 @@ export class OutboxWorker {
   readonly #options: OutboxWorkerOptions & typeof outboxWorkerDefaults
   readonly #channels: OutboxChannel[]
   readonly #abort = new AbortController()
+  /** Claimed, not yet taken by a lane. */
+  readonly #claimed: OutboxRow[] = []
+  readonly #lanes = new Set<Promise<void>>()
+  #sending = 0
   #timer: NodeJS.Timeout | undefined
-  #running: Promise<void> | undefined
+  #polling: Promise<void> | undefined
+  /** The last poll filled all the room it had: more rows may be due. */
+  #more = false
   #stopped = false
 
   constructor(options: OutboxWorkerOptions) {
@@ -84,52 +97,82 @@ export class OutboxWorker {
   }
 
   start(): void {
-    if (this.#channels.length === 0 || this.#stopped || this.#timer || this.#running) return
+    if (this.#channels.length === 0 || this.#stopped || this.#timer || this.#polling) return
     this.#schedule(0)
   }
 
   /** Polls now rather than at the next interval (after something was queued). */
   nudge(): void {
-    if (this.#stopped || this.#running || !this.#timer) return
+    if (this.#stopped || this.#polling || !this.#timer) return
     clearTimeout(this.#timer)
     this.#schedule(0)
   }
 
   /**
    * Stops polling and lets the sends in flight finish for up to `stopGraceMs`; the rest are aborted
-   * and their rows released for another instance (or the next start) to send.
+   * and their rows (and the claimed ones not sent yet) released for another instance (or the next
+   * start) to send.
    */
   async stop(): Promise<void> {
     this.#stopped = true
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
-    const running = this.#running
-    if (running) {
+    await this.#polling
+    // Rows not taken by a lane yet are left for the release below.
+    this.#claimed.length = 0
+    if (this.#lanes.size > 0) {
+      const lanes = Promise.all(this.#lanes)
       let grace: NodeJS.Timeout | undefined
       const timedOut = new Promise<void>((resolve) => {
         grace = setTimeout(resolve, this.#options.stopGraceMs)
       })
-      await Promise.race([running, timedOut])
+      await Promise.race([lanes, timedOut])
       clearTimeout(grace)
       this.#abort.abort()
-      await running
+      await lanes
     }
     await releaseClaims(this.#options.db, this.workerId).catch((error: unknown) => {
       this.#options.log.warn({ err: error }, 'outbox: could not release claims at stop; they run out on their own')
     })
   }
 
-  /** One poll: claims due rows and delivers them. Resolves with how many rows it claimed. */
-  async runOnce(): Promise<number> {
-    const { db, dialect, batchSize, leaseMs } = this.#options
-    const rows = await claimDueRows(db, dialect, {
-      workerId: this.workerId,
-      channels: this.#channels,
-      limit: batchSize,
-      leaseMs,
-    })
-    await this.#deliverPaced(rows)
-    return rows.length
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#polling = this.#poll().finally(() => {
+        this.#polling = undefined
+        this.#next()
+      })
+    }, delayMs)
+  }
+
+  /** Claims due rows, as many as there is room for, and hands them to lanes. */
+  async #poll(): Promise<void> {
+    const { db, dialect, leaseMs } = this.#options
+    const room = this.#room()
+    if (room <= 0) {
+      this.#more = true
+      return
+    }
+    try {
+      const rows = await claimDueRows(db, dialect, { workerId: this.workerId, channels: this.#channels, limit: room, leaseMs })
+      this.#more = rows.length >= room
+      if (this.#stopped) return // released by stop()
+      this.#claimed.push(...rows)
+      this.#fillLanes()
+    } catch (error) {
+      this.#more = false
+      this.#options.log.error({ err: error }, 'outbox: poll failed')
+    }
+  }
+
+  /** The next poll: at once while rows may be waiting and there is room, else after the interval. */
+  #next(): void {
+    if (this.#stopped || this.#timer || this.#polling) return
+    if (!this.#more) this.#schedule(this.#options.pollIntervalMs)
+    else if (this.#room() > 0) this.#schedule(0)
+    // else: a lane finishing a row makes room and calls this again.
   }
 
   /**
@@ -139,37 +182,33 @@ export class OutboxWorker {
    * sends at a time, each started after the loop had a turn, keep every block short; the network
    * waits still overlap.
    */
-  async #deliverPaced(rows: OutboxRow[]): Promise<void> {
-    let next = 0
-    const lane = async () => {
-      while (next < rows.length) {
-        const row = rows[next++]!
+  #fillLanes(): void {
+    while (this.#lanes.size < this.#options.concurrency && this.#claimed.length > 0) {
+      const lane: Promise<void> = this.#lane().finally(() => {
+        this.#lanes.delete(lane)
+        this.#next()
+      })
+      this.#lanes.add(lane)
+    }
+  }
+
+  async #lane(): Promise<void> {
+    for (let row = this.#claimed.shift(); row; row = this.#claimed.shift()) {
+      this.#sending++
+      try {
         await new Promise((resolve) => setImmediate(resolve))
         await this.#deliver(row)
+      } finally {
+        this.#sending--
       }
+      // Room was made: rows that may be waiting are claimed now, not after the whole batch.
+      this.#next()
     }
-    await Promise.all(Array.from({ length: Math.min(this.#options.concurrency, rows.length) }, lane))
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.#running = this.#poll().finally(() => {
-        this.#running = undefined
-      })
-    }, delayMs)
-  }
-
-  async #poll(): Promise<void> {
-    let claimed = 0
-    try {
-      claimed = await this.runOnce()
-    } catch (error) {
-      this.#options.log.error({ err: error }, 'outbox: poll failed')
-    }
-    // A full batch means more may be waiting: go again at once.
-    this.#schedule(claimed >= this.#options.batchSize ? 0 : this.#options.pollIntervalMs)
+  /** Rows claimed and not yet sent or being sent: the poll tops them up to `batchSize`. */
+  #room(): number {
+    return this.#options.batchSize - this.#claimed.length - this.#sending
   }
 
   async #deliver(row: OutboxRow): Promise<void> {

@@ -122,13 +122,28 @@ describeEachDatabase('outbox worker', (databases) => {
   })
 
   it('leaves rows of a channel it has no sender for (email while SMTP is off) pending', async () => {
-    const server = await startDeliveryServer(await databases.create())
+    const receiver = await startWebhookReceiver()
+    const server = await startDeliveryServer(await databases.create(), webhookEnv(receiver))
     await enqueueOutbox(server.database.db, [{ channel: 'email', idempotencyKey: 'waiting', payload: { kind: 'digest', userId: 'x', itemIds: [] } }])
-    // Give the worker polls to (wrongly) take it: it must not.
-    const polls = async () => {
-      for (let i = 0; i < 3; i++) await server.delivery.worker.runOnce()
+    // The worker polls (it sends webhooks), several times over, and never takes the email row.
+    for (let i = 0; i < 3; i++) {
+      await server.database.db.transaction().execute((trx) => server.delivery.webhookEvents.enqueue(trx, 'document.created', { documentId: `d-${i}` }))
+      await expect.poll(() => receiver.delivered().length).toBe(i + 1)
     }
-    await polls()
     expect((await outboxRows(server.database.db, 'email')).map((r) => [r.status, r.claimed_by])).toEqual([['pending', null]])
+  })
+
+  it('a receiver that never answers holds one lane, not the rows queued after it', async () => {
+    const receiver = await startWebhookReceiver()
+    receiver.respondWith('hang')
+    const server = await startDeliveryServer(await databases.create(), webhookEnv(receiver))
+    const enqueue = (documentId: string) =>
+      server.database.db.transaction().execute((trx) => server.delivery.webhookEvents.enqueue(trx, 'document.created', { documentId }))
+    await enqueue('hangs')
+    await expect.poll(() => receiver.requests.length).toBe(1)
+    // Queued while that send waits out its 10 s timeout: sent at once all the same.
+    await enqueue('after')
+    await expect.poll(() => receiver.delivered().map((r) => r.body.data.documentId), { timeout: 2_000 }).toEqual(['after'])
+    expect(receiver.requests).toHaveLength(2)
   })
 })
