@@ -38,3 +38,43 @@ export async function enqueueOutbox(db: Db | Trx, entries: readonly NewOutboxEnt
     )
     .execute()
 }
+
+/**
+ * Replaces the payload and due time of queued deliveries, all of them or none: only while every
+ * one is still pending, unclaimed and untried (a worker may be about to send them otherwise).
+ * Returns whether it did.
+ */
+export async function rescheduleOutbox(db: Db, entries: readonly Required<Pick<NewOutboxEntry, 'idempotencyKey' | 'payload' | 'dueAt'>>[]): Promise<boolean> {
+  const untouched = new Error('an entry was claimed or tried meanwhile')
+  try {
+    await db.transaction().execute(async (trx) => {
+      for (const entry of entries) {
+        const result = await trx
+          .updateTable('outbox')
+          .set({ payload: JSON.stringify(entry.payload), next_attempt_at: entry.dueAt })
+          .where('idempotency_key', '=', entry.idempotencyKey)
+          .where('status', '=', 'pending')
+          .where('claimed_by', 'is', null)
+          .where('attempts', '=', 0)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) !== 1) throw untouched
+      }
+    })
+    return true
+  } catch (error) {
+    if (error === untouched) return false
+    throw error
+  }
+}
+
+/** Removes queued deliveries no worker has taken yet (any already taken go ahead). */
+export async function cancelOutbox(db: Db | Trx, idempotencyKeys: readonly string[]): Promise<void> {
+  if (idempotencyKeys.length === 0) return
+  await db
+    .deleteFrom('outbox')
+    .where('idempotency_key', 'in', idempotencyKeys)
+    .where('status', '=', 'pending')
+    .where('claimed_by', 'is', null)
+    .where('attempts', '=', 0)
+    .execute()
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Db, Trx } from '../db/schema.ts'
-import { enqueueOutbox } from './outbox.queries.ts'
+import { cancelOutbox, enqueueOutbox, rescheduleOutbox } from './outbox.queries.ts'
 
 /** Webhook event types, as receivers see them in `type`. */
 export const WebhookEventTypes = {
@@ -36,17 +36,38 @@ export class WebhookEvents {
   }
 
   async enqueue(db: Db | Trx, type: WebhookEventType, data: Record<string, unknown>, now = Date.now()): Promise<void> {
-    if (this.#urls.length === 0) return
+    await this.enqueueAt(db, { type, timestamp: new Date(now).toISOString(), data }, now)
+  }
+
+  /**
+   * Queues an event whose first try is due at `dueAt`; returns its `webhook-id`, with which
+   * `reschedule` may change it until a worker takes it.
+   */
+  async enqueueAt(db: Db | Trx, body: WebhookPayload['body'], dueAt: number): Promise<string> {
     const messageId = `msg_${randomUUID()}`
-    const body = { type, timestamp: new Date(now).toISOString(), data }
-    await enqueueOutbox(
-      db,
-      this.#urls.map((url, i) => ({
-        channel: 'webhook' as const,
-        idempotencyKey: `webhook:${messageId}:${i}`,
-        payload: { url, messageId, body } satisfies WebhookPayload,
-      })),
-      now,
-    )
+    await enqueueOutbox(db, this.#entries(messageId, body, dueAt))
+    return messageId
+  }
+
+  /**
+   * Gives a queued event new data and a new due time, for every endpoint at once; false (nothing
+   * changed) once a worker has taken it for any endpoint.
+   */
+  reschedule(db: Db, messageId: string, body: WebhookPayload['body'], dueAt: number): Promise<boolean> {
+    return rescheduleOutbox(db, this.#entries(messageId, body, dueAt))
+  }
+
+  /** Withdraws a queued event from the endpoints no worker has sent it to yet. */
+  cancel(db: Db | Trx, messageId: string): Promise<void> {
+    return cancelOutbox(db, this.#urls.map((_, i) => `webhook:${messageId}:${i}`))
+  }
+
+  #entries(messageId: string, body: WebhookPayload['body'], dueAt: number) {
+    return this.#urls.map((url, i) => ({
+      channel: 'webhook' as const,
+      idempotencyKey: `webhook:${messageId}:${i}`,
+      payload: { url, messageId, body } satisfies WebhookPayload,
+      dueAt,
+    }))
   }
 }

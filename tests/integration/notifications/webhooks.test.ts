@@ -1,9 +1,14 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { ConfigError, loadConfig } from '../../../server/config/config.ts'
 import { api, createDocument, registerUser } from '../../helpers/api.ts'
 import { describeEachDatabase } from '../../helpers/databases.ts'
 import { fastDelivery, outboxRows, settledOutboxRows, startDeliveryServer } from '../../helpers/delivery.ts'
+import { openDatabase } from '../../helpers/multi-instance.ts'
+import { startServerProcess } from '../../helpers/process.ts'
 import { postUpdate } from '../../helpers/raw-body.ts'
 import { newWebhookSecret, type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.ts'
 
@@ -143,6 +148,32 @@ describeEachDatabase('webhooks', (databases) => {
     expect((await settledOutboxRows(second.database.db, 'webhook')).every((r) => r.status === 'delivered')).toBe(true)
   })
 
+  it('a document.updated waiting out its debounce when the server is killed is sent by the next one', async () => {
+    const database = await databases.create()
+    const receiver = await startWebhookReceiver()
+    const killed = await startServerProcess({
+      DATABASE_URL: database.url,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'collab-data-')),
+      ...webhookEnv(receiver),
+    })
+    const owner = await registerUser(killed, 'Owner')
+    await createDocument(killed, owner, 'crashing')
+    const posted = await postUpdate(killed, 'crashing', owner.accessToken, textUpdate('last words'))
+    expect(posted.status).toBe(201)
+    const db = openDatabase(database)
+    await expect
+      .poll(async () => (await outboxRows(db, 'webhook')).map((r) => JSON.parse(r.payload).body).filter((b) => b.type === 'document.updated').map((b) => b.data))
+      .toEqual([{ documentId: 'crashing', seqs: [posted.body.seq] }])
+    // Killed within its 2 s debounce: nothing was sent, the event is only in the database.
+    await killed.stop('SIGKILL')
+    expect(receiver.requests).toHaveLength(0)
+
+    await startDeliveryServer(database, webhookEnv(receiver))
+    await expect
+      .poll(() => ofType(receiver, 'document.updated', 'crashing').map((r) => r.body.data), { timeout: 10_000 })
+      .toEqual([{ documentId: 'crashing', seqs: [posted.body.seq] }])
+  })
+
   it('sends version.restored and document.deleted with what happened', async () => {
     const receiver = await startWebhookReceiver()
     const server = await startDeliveryServer(await databases.create(), webhookEnv(receiver))
@@ -160,6 +191,23 @@ describeEachDatabase('webhooks', (databases) => {
       .poll(() => ofType(receiver, 'document.deleted', 'lifecycle').map((r) => r.body.data), { timeout: 10_000 })
       .toEqual([{ documentId: 'lifecycle', title: 'Lifecycle' }])
     expect(receiver.requests.every((r) => r.verified)).toBe(true)
+  })
+
+  it('a document.updated still waiting when its document is deleted is withdrawn: document.deleted is the last word', async () => {
+    const receiver = await startWebhookReceiver()
+    const timing = { ...fastDelivery, documentWebhooks: { quietMs: 600_000, maxWaitMs: 600_000 } }
+    const server = await startDeliveryServer(await databases.create(), webhookEnv(receiver), { timing })
+    const owner = await registerUser(server, 'Owner')
+    await createDocument(server, owner, 'doomed')
+    expect((await postUpdate(server, 'doomed', owner.accessToken, textUpdate('soon gone'))).status).toBe(201)
+    const waiting = async () =>
+      (await outboxRows(server.database.db, 'webhook')).filter((r) => JSON.parse(r.payload).body.type === 'document.updated')
+    await expect.poll(async () => (await waiting()).length).toBe(1)
+
+    expect((await api(server, 'DELETE', '/documents/doomed', { token: owner.accessToken })).status).toBe(204)
+    await expect.poll(() => ofType(receiver, 'document.deleted', 'doomed').length).toBe(1)
+    expect(await waiting()).toEqual([])
+    expect(ofType(receiver, 'document.updated', 'doomed')).toEqual([])
   })
 
   it('queues nothing without WEBHOOK_URLS', async () => {
