@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CollabMetrics } from '../collab/collab-metrics.ts'
 import type { Db } from '../db/schema.ts'
-import type { UpdateLogTotals } from '../versions/update-log.extension.ts'
+import type { UpdateLogTotals } from '../versions/update-log.options.ts'
 
 /** What the metrics read; each owner keeps plain counters, turned into metrics at scrape time. */
 export interface MetricsSources {

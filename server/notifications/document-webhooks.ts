@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db, Trx } from '../db/schema.ts'
-import type { StoredRows } from '../versions/update-log.extension.ts'
+import type { StoredRows } from '../versions/update-log.options.ts'
 import { type WebhookEvents, WebhookEventTypes } from './webhook-events.ts'
 
 export const documentWebhooksDefaults = {

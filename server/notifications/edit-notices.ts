@@ -1,6 +1,6 @@
 import type { NotificationActor } from '../../shared/api/notifications.ts'
 import type { NotificationRow, Trx } from '../db/schema.ts'
-import type { StoredRows } from '../versions/update-log.extension.ts'
+import type { StoredRows } from '../versions/update-log.options.ts'
 import { findUserNames } from '../versions/versions.queries.ts'
 import { type InboxWrite, newItem } from './inbox-write.ts'
 import { actorName, mergeActors, parseActors, toNotificationDto, userAuthorIds } from './notification-dto.ts'

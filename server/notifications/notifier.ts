@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { KyselyPlugin } from 'kysely'
 import type { Db, Trx } from '../db/schema.ts'
-import type { StoredRows } from '../versions/update-log.extension.ts'
+import type { StoredRows } from '../versions/update-log.options.ts'
 import { recordDeleted, recordShared, recordUnshared } from './access-notices.ts'
 import { recordStoredRows, type StoredRow } from './edit-notices.ts'
 import { publishSignals } from './inbox-events.ts'

@@ -18,7 +18,7 @@ import {
   type RowOutline,
   rowData,
 } from './retention.queries.ts'
-import { updateLogDefaults } from './update-log.extension.ts'
+import { updateLogDefaults } from './update-log.options.ts'
 
 /** The `job_locks` row: one instance at a time runs retention. */
 export const RETENTION_LOCK = 'version-retention'

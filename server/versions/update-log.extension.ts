@@ -10,62 +10,13 @@ import { isTransactionOrigin, shouldSkipStoreHooks } from '@hocuspocus/server'
 import type { FastifyBaseLogger } from 'fastify'
 import * as Y from 'yjs'
 import { ANONYMOUS, type CollabContext } from '../collab/context.ts'
-import type { Db, UpdateKind } from '../db/schema.ts'
+import type { Db } from '../db/schema.ts'
 import { Checkpoints, type LogStats } from './checkpoints.ts'
 import { type PendingEntry, toLogRows } from './log-rows.ts'
 import { applyStoredLog } from './replay.ts'
+import { StoreRetries } from './store-retries.ts'
+import { type ServerEditRecord, type StoredRows, type UpdateLogOptions, type UpdateLogTotals, updateLogDefaults } from './update-log.options.ts'
 import { appendUpdates, DocumentGoneError, type NewLogEntry, readLog } from './update-log.queries.ts'
-
-export interface UpdateLogOptions {
-  db: Db
-  log: FastifyBaseLogger
-  /**
-   * Raw update bytes merged into one row at most. Keeps every row far below MySQL's packet limit
-   * (mysql2 sends blobs hex-encoded, doubling them), whatever backlog a client brings.
-   */
-  maxRowBytes?: number
-  /** A checkpoint is due once the rows since the last one outweigh it, and weigh at least this. */
-  checkpointMinBytes?: number
-  /**
-   * …or once this many rows follow the last one, however small (more for a large document: see
-   * `Checkpoints`): a long run of tiny edits would otherwise never earn a checkpoint, and reading
-   * any version replays the rows after the checkpoint before it.
-   */
-  checkpointMaxRows?: number
-  /** First retry delay after a failed store; doubles up to `retryMaxMs`. */
-  retryBaseMs?: number
-  retryMaxMs?: number
-}
-
-export const updateLogDefaults = {
-  maxRowBytes: 4 * 1024 * 1024,
-  checkpointMinBytes: 64 * 1024,
-  checkpointMaxRows: 200,
-  retryBaseMs: 500,
-  retryMaxMs: 30_000,
-}
-
-/** Rows just appended to a document's log (their transaction has committed). */
-export interface StoredRows {
-  documentName: string
-  rows: { seq: number; authors: readonly string[]; kind: UpdateKind; label: string | null; createdAt: number }[]
-}
-
-/** How a server-side edit is recorded in the log. */
-export interface ServerEditRecord {
-  author: string
-  kind: UpdateKind
-  label?: string | null
-}
-
-
-/** What the log has done since start, read by the metrics endpoint at scrape time. */
-export interface UpdateLogTotals {
-  rowsAppended: number
-  bytesAppended: number
-  /** Appends that threw (each is retried; a document's retries count once each). */
-  storeFailures: number
-}
 
 /**
  * Persists each document as an append-only log of Yjs updates. `onChange` collects the
@@ -86,9 +37,8 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   readonly #checkpoints: Checkpoints
   /** Per-document promise chain: appends for one document never overlap (hooks, retries, shutdown). */
   readonly #queues = new Map<string, Promise<void>>()
-  readonly #retries = new Map<string, { timer?: NodeJS.Timeout; attempt: number }>()
+  readonly #retries: StoreRetries
   readonly #storedListeners = new Set<(stored: StoredRows) => void>()
-  #stopped = false
   /** Plain numbers, so the hot path never allocates for metrics. */
   readonly totals: UpdateLogTotals = { rowsAppended: 0, bytesAppended: 0, storeFailures: 0 }
   /** Told each append's duration in seconds (the metrics histogram); a no-op until wired. */
@@ -105,6 +55,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
       retryMaxMs: options.retryMaxMs ?? updateLogDefaults.retryMaxMs,
     }
     this.#checkpoints = new Checkpoints(this.#db, this.#log, this.#options)
+    this.#retries = new StoreRetries(this.#log, this.#options)
   }
 
   async onLoadDocument({ documentName, document }: onLoadDocumentPayload<CollabContext>): Promise<void> {
@@ -145,7 +96,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     try {
       await this.flush(documentName)
     } catch (error) {
-      this.#scheduleRetry(payload)
+      this.#retries.schedule(payload)
       throw error
     }
   }
@@ -229,7 +180,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
   discard(documentName: string): void {
     for (const entry of this.#pending.get(documentName) ?? []) entry.own?.failed(new DocumentGoneError(documentName))
     this.#pending.delete(documentName)
-    this.#clearRetry(documentName)
+    this.#retries.clear(documentName)
     this.#stats.delete(documentName)
   }
 
@@ -276,9 +227,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
 
   /** Stops retries and waits for background work (checkpoints) so the database can close. */
   async stop(): Promise<void> {
-    this.#stopped = true
-    for (const { timer } of this.#retries.values()) if (timer) clearTimeout(timer)
-    this.#retries.clear()
+    this.#retries.stop()
     await Promise.allSettled([this.#checkpoints.stop(), ...this.#queues.values()])
   }
 
@@ -305,7 +254,7 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     for (const [row, entry] of owners) entry.own?.stored(seqs[row]!)
     this.#announce(documentName, entries, seqs)
     if (pending.length === 0) this.#pending.delete(documentName)
-    this.#clearRetry(documentName)
+    this.#retries.clear(documentName)
     const bytes = entries.reduce((sum, e) => sum + e.data.byteLength, 0)
     this.totals.bytesAppended += bytes
     const stats = this.#stats.get(documentName)
@@ -348,26 +297,4 @@ export class UpdateLogExtension implements Extension<CollabContext> {
     })
     return next
   }
-
-  #scheduleRetry(payload: onStoreDocumentPayload<CollabContext>): void {
-    const { documentName, document, instance } = payload
-    const previous = this.#retries.get(documentName)
-    if (this.#stopped || previous?.timer) return
-    const attempt = (previous?.attempt ?? 0) + 1
-    const delayMs = Math.min(this.#options.retryBaseMs * 2 ** (attempt - 1), this.#options.retryMaxMs)
-    this.#log.warn({ documentName, attempt, delayMs }, 'update log: store failed, will retry')
-    const timer = setTimeout(() => {
-      this.#retries.set(documentName, { attempt })
-      // Through Hocuspocus, so the retry holds the document's save mutex and unloads it on success.
-      Promise.resolve(instance.storeDocumentHooks(document, payload, true)).catch(() => undefined)
-    }, delayMs)
-    this.#retries.set(documentName, { timer, attempt })
-  }
-
-  #clearRetry(documentName: string): void {
-    const retry = this.#retries.get(documentName)
-    if (retry?.timer) clearTimeout(retry.timer)
-    this.#retries.delete(documentName)
-  }
-
 }
