@@ -110,7 +110,8 @@ export class PresenceExtension implements Extension<CollabContext> {
     if (!document.hasConnection(connection)) return
     try {
       const user = presenceUser(connection.context?.caller)
-      const owned = this.#owned.get(connection)
+      // Read per entry: an id claimed by an earlier entry of this frame is owned for the later ones.
+      const owns = (clientId: number) => this.#owned.get(connection)?.has(clientId) ?? false
       const encoder = encoding.createEncoder()
       let applied = 0
       const write = (entry: AwarenessEntry, json: string) => {
@@ -121,10 +122,10 @@ export class PresenceExtension implements Extension<CollabContext> {
       }
       for (const entry of entries) {
         if (entry.removed) {
-          if (owned?.has(entry.clientId) && isNewerRemoval(document, entry)) write(entry, 'null')
+          if (owns(entry.clientId) && isNewerRemoval(document, entry)) write(entry, 'null')
           continue
         }
-        if (!owned?.has(entry.clientId) && !isNewer(document, entry)) continue
+        if (!owns(entry.clientId) && !isNewer(document, entry)) continue
         // Oversized is refused by its size alone, never parsed.
         const state = entry.stateBytes > this.#options.maxStateBytes ? undefined : parseState(entry.json)
         const reason = user ? this.#refusal(document, connection, entry, state, user) : DropReason.NoIdentity
