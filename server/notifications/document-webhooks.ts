@@ -37,6 +37,7 @@ export class DocumentWebhooks {
   readonly #pending = new Map<string, PendingUpdate>()
   /** Per document, the write in progress: the next one waits for it. */
   readonly #writes = new Map<string, Promise<void>>()
+  #stopping = false
 
   constructor(options: { db: Db; events: WebhookEvents; log: FastifyBaseLogger } & Partial<typeof documentWebhooksDefaults>) {
     this.#db = options.db
@@ -79,6 +80,7 @@ export class DocumentWebhooks {
    * made due now (a crash instead leaves them due when they were, and they are sent then).
    */
   async stop(): Promise<void> {
+    this.#stopping = true
     await Promise.allSettled([...this.#writes.values()])
     const now = Date.now()
     for (const [documentId, pending] of this.#pending) {
@@ -96,7 +98,11 @@ export class DocumentWebhooks {
     const previous = this.#writes.get(documentName) ?? Promise.resolve()
     const write: Promise<void> = previous
       .then(() => this.#gather(documentName, seqs))
-      .catch((error: unknown) => this.#log.error({ err: error, documentId: documentName, seqs }, 'webhooks: could not queue document.updated'))
+      .catch((error: unknown) => {
+        this.#log.error({ err: error, documentId: documentName, seqs }, 'webhooks: could not queue document.updated; will retry')
+        // Tried again after a quiet period (or sooner, with the document's next rows' turn).
+        if (!this.#stopping) setTimeout(() => this.#stored({ documentName, rows }), this.#settings.quietMs).unref()
+      })
       .finally(() => {
         if (this.#writes.get(documentName) === write) this.#writes.delete(documentName)
       })
