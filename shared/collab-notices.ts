@@ -1,4 +1,4 @@
-import type { Role } from './roles.ts'
+import { type Role, ROLES } from './roles.ts'
 
 /**
  * What the server tells a `/collab` client about its document while it is open, as a Hocuspocus
@@ -21,8 +21,7 @@ export function parseCollabNotice(payload: string): CollabNotice | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined
   const notice = value as Record<string, unknown>
-  if (notice.type === 'access' && (notice.role === 'viewer' || notice.role === 'editor' || notice.role === 'owner'))
-    return { type: 'access', role: notice.role }
+  if (notice.type === 'access' && ROLES.includes(notice.role as Role)) return { type: 'access', role: notice.role as Role }
   if (notice.type === 'document' && typeof notice.title === 'string') return { type: 'document', title: notice.title }
   return undefined
 }

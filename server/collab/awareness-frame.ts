@@ -14,11 +14,6 @@ export interface AwarenessEntry {
 }
 
 const utf8 = new TextDecoder()
-export interface AwarenessFrame {
-  /** Document name, with the optional `\0sessionId` suffix. */
-  address: string
-  entries: AwarenessEntry[]
-}
 
 // `JSON.stringify(null)`, give or take the whitespace JSON allows around it.
 const LONGEST_NULL = 16
@@ -30,10 +25,10 @@ const LONGEST_NULL = 16
  * Returns undefined for any other frame and for a malformed one. States are not parsed: only
  * their size and whether they are `null` matter here.
  */
-export function readAwarenessFrame(frame: Uint8Array): AwarenessFrame | undefined {
+export function readAwarenessFrame(frame: Uint8Array): AwarenessEntry[] | undefined {
   try {
     const decoder = decoding.createDecoder(frame)
-    const address = decoding.readVarString(decoder)
+    decoding.readVarString(decoder)
     if (decoding.readVarUint(decoder) !== HocuspocusMessage.Awareness) return undefined
     const update = decoding.createDecoder(decoding.readVarUint8Array(decoder))
     const count = decoding.readVarUint(update)
@@ -44,7 +39,7 @@ export function readAwarenessFrame(frame: Uint8Array): AwarenessFrame | undefine
       const state = decoding.readVarUint8Array(update)
       entries.push({ clientId, clock, stateBytes: state.byteLength, removed: isNullJson(state), json: state })
     }
-    return { address, entries }
+    return entries
   } catch {
     return undefined
   }
@@ -52,4 +47,13 @@ export function readAwarenessFrame(frame: Uint8Array): AwarenessFrame | undefine
 
 function isNullJson(bytes: Uint8Array): boolean {
   return bytes.byteLength <= LONGEST_NULL && utf8.decode(bytes).trim() === 'null'
+}
+
+/** The state an entry carries, or undefined when it is not JSON. */
+export function parseAwarenessState(entry: AwarenessEntry): unknown {
+  try {
+    return JSON.parse(utf8.decode(entry.json))
+  } catch {
+    return undefined
+  }
 }

@@ -28,8 +28,8 @@ export function routeAwarenessFrames(document: Document, handler: AwarenessHandl
     const handleMessage = connection.handleMessage.bind(connection)
     connection.handleMessage = (frame: Uint8Array) => {
       if (peekType(frame) !== HocuspocusMessage.Awareness) return handleMessage(frame)
-      const awareness = readAwarenessFrame(frame)
-      if (awareness) handler.apply(connection as Connection<CollabContext>, awareness.entries)
+      const entries = readAwarenessFrame(frame)
+      if (entries) handler.apply(connection as Connection<CollabContext>, entries)
       else handler.refuse(connection as Connection<CollabContext>)
     }
     return addConnection(connection)

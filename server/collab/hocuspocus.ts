@@ -96,9 +96,9 @@ export function createCollab(
 
 function multiInstance(connection: RedisConnection, log: FastifyBaseLogger): NonNullable<Collab['redis']> {
   const awareness = new AwarenessRelay({ connection, log: log.child({ module: 'awareness-relay' }) })
+  const relayed = new RelayedDocuments()
   // Priority 1000: its hooks run before every other extension's. A peer that relayed edits here is
   // one whose death matters (see crash-recovery.ts), even before its first heartbeat arrived.
-  const relayed = new RelayedDocuments()
   const sync = new RedisSync({
     connection,
     log: log.child({ module: 'redis-sync' }),

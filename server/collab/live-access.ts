@@ -113,7 +113,7 @@ export class LiveAccess {
       }
       if (connection.context.role !== role) {
         this.#log.debug({ socketId: connection.socketId, documentId, from: connection.context.role, to: role }, 'live connection role changed')
-        sendNotice(connection, { type: 'access', role })
+        connection.sendStateless(noticePayload({ type: 'access', role }))
       }
       connection.context.role = role
       const wasReadOnly = connection.readOnly
@@ -133,7 +133,8 @@ export class LiveAccess {
     if (!live) return
     const document = await findDocument(this.#db, documentId)
     if (!document) return
-    for (const connection of live.getConnections()) sendNotice(connection, { type: 'document', title: document.title })
+    const notice = noticePayload({ type: 'document', title: document.title })
+    for (const connection of live.getConnections()) connection.sendStateless(notice)
   }
 
   /**
@@ -191,7 +192,7 @@ export class LiveAccess {
   }
 }
 
-/** A stateless message the client's provider hands to its `stateless` listeners. */
-function sendNotice(connection: Connection, notice: CollabNotice): void {
-  connection.sendStateless(JSON.stringify(notice))
+/** A stateless message's payload: the client's provider hands it to its `stateless` listeners. */
+function noticePayload(notice: CollabNotice): string {
+  return JSON.stringify(notice)
 }

@@ -11,7 +11,7 @@ import * as encoding from 'lib0/encoding'
 import { applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { CloseEvents } from '../../shared/close-codes.ts'
 import type { Caller } from '../auth/caller.ts'
-import type { AwarenessEntry } from './awareness-frame.ts'
+import { type AwarenessEntry, parseAwarenessState } from './awareness-frame.ts'
 import { routeAwarenessFrames } from './awareness-routing.ts'
 import type { CollabMetrics } from './collab-metrics.ts'
 import type { CollabContext } from './context.ts'
@@ -127,7 +127,7 @@ export class PresenceExtension implements Extension<CollabContext> {
         }
         if (!owns(entry.clientId) && !isNewer(document, entry)) continue
         // Oversized is refused by its size alone, never parsed.
-        const state = entry.stateBytes > this.#options.maxStateBytes ? undefined : parseState(entry.json)
+        const state = entry.stateBytes > this.#options.maxStateBytes ? undefined : parseAwarenessState(entry)
         const reason = user ? this.#refusal(document, connection, entry, state, user) : DropReason.NoIdentity
         if (reason) this.#dropped(connection.socketId, document.name, entry.clientId, reason)
         else write(entry, JSON.stringify(state))
@@ -226,17 +226,6 @@ function isNewer(document: Document, entry: AwarenessEntry): boolean {
 function isNewerRemoval(document: Document, entry: AwarenessEntry): boolean {
   const current = document.awareness.meta.get(entry.clientId)?.clock ?? 0
   return current < entry.clock || (current === entry.clock && document.awareness.getStates().has(entry.clientId))
-}
-
-const utf8 = new TextDecoder()
-
-/** The state a client sent, or undefined when it is not JSON (refused as not an object). */
-function parseState(json: Uint8Array): unknown {
-  try {
-    return JSON.parse(utf8.decode(json))
-  } catch {
-    return undefined
-  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -17,7 +17,7 @@ describe('readAwarenessFrame', () => {
     const doc = new Y.Doc()
     const awareness = new Awareness(doc)
     awareness.setLocalState({ user: { name: 'Ada' } })
-    const set = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))?.entries
+    const set = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))
     expect(set).toEqual([
       {
         clientId: doc.clientID,
@@ -29,7 +29,7 @@ describe('readAwarenessFrame', () => {
     ])
 
     removeAwarenessStates(awareness, [doc.clientID], null)
-    const removal = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))?.entries
+    const removal = readAwarenessFrame(frame(1, encodeAwarenessUpdate(awareness, [doc.clientID])))
     expect(removal).toEqual([
       { clientId: doc.clientID, clock: 2, stateBytes: 4, removed: true, json: new TextEncoder().encode('null') },
     ])
